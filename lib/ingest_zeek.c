@@ -1,0 +1,357 @@
+/* Reader for Zeek conn.log in its native TSV form. Columns are found by
+ * the #fields header, never by position, so extra columns (_node_name,
+ * Stratosphere's label) are fine; '#path' other than conn/open_conn marks
+ * a log of another kind. The hot loop splits on the separator with memchr
+ * and parses numbers in place. */
+#include "ingest_reader.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_COLS 256
+
+enum col {
+    C_IGNORE = 0, C_TS, C_ORIG_H, C_ORIG_P, C_RESP_H, C_RESP_P, C_PROTO, C_DURATION,
+    C_ORIG_BYTES, C_RESP_BYTES, C_CONN_STATE, C_SERVICE_NAME
+};
+
+typedef struct zeek_state {
+    char sep;
+    char unset[16], empty[16];
+    size_t unset_len, empty_len;
+    int ncols;
+    uint8_t col[MAX_COLS];
+    int have_fields;
+    int other_log; /* #path names a log that is not a session log */
+} zeek_state;
+
+static int starts(const char *s, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n >= k && memcmp(s, lit, k) == 0;
+}
+
+static int sniff(const char *buf, size_t n)
+{
+    if (starts(buf, n, "#separator"))
+        return 100;
+    if (starts(buf, n, "#fields\t"))
+        return 90;
+    return 0;
+}
+
+static void reset(zeek_state *z)
+{
+    memset(z, 0, sizeof *z);
+    z->sep = '\t';
+    memcpy(z->unset, "-", 1);
+    z->unset_len = 1;
+    memcpy(z->empty, "(empty)", 7);
+    z->empty_len = 7;
+}
+
+static int init(bw_parse *p)
+{
+    zeek_state *z = malloc(sizeof *z);
+    if (!z)
+        return BW_ERR_NOMEM;
+    reset(z);
+    p->state = z;
+    return BW_OK;
+}
+
+static void fini(bw_parse *p)
+{
+    free(p->state);
+    p->state = NULL;
+}
+
+static enum col col_of(const char *s, size_t n)
+{
+    static const struct {
+        const char *name;
+        enum col c;
+    } map[] = {
+        {"ts", C_TS},
+        {"id.orig_h", C_ORIG_H},
+        {"id.orig_p", C_ORIG_P},
+        {"id.resp_h", C_RESP_H},
+        {"id.resp_p", C_RESP_P},
+        {"proto", C_PROTO},
+        {"duration", C_DURATION},
+        {"orig_bytes", C_ORIG_BYTES},
+        {"resp_bytes", C_RESP_BYTES},
+        {"conn_state", C_CONN_STATE},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strlen(map[i].name) == n && memcmp(map[i].name, s, n) == 0)
+            return map[i].c;
+    return C_IGNORE;
+}
+
+/* "\x09" style escapes in #separator. */
+static char unescape_sep(const char *s, size_t n)
+{
+    if (n == 4 && s[0] == '\\' && s[1] == 'x') {
+        char hex[3] = {s[2], s[3], 0};
+        return (char)strtol(hex, NULL, 16);
+    }
+    return n ? s[0] : '\t';
+}
+
+/* Applies one '#' directive line (without the newline). */
+static void directive(bw_parse *p, zeek_state *z, const char *s, size_t n)
+{
+    const char *v;
+    size_t vn;
+    if (starts(s, n, "#separator ")) {
+        z->sep = unescape_sep(s + 11, n - 11);
+        return;
+    }
+    /* Other directives are "#name<sep>value...". */
+    v = memchr(s, z->sep, n);
+    if (!v)
+        return;
+    v++;
+    vn = (size_t)(s + n - v);
+    if (starts(s, n, "#unset_field") && vn < sizeof z->unset) {
+        memcpy(z->unset, v, vn);
+        z->unset_len = vn;
+    } else if (starts(s, n, "#empty_field") && vn < sizeof z->empty) {
+        memcpy(z->empty, v, vn);
+        z->empty_len = vn;
+    } else if (starts(s, n, "#path")) {
+        z->other_log = !((vn == 4 && memcmp(v, "conn", 4) == 0) ||
+                         (vn == 9 && memcmp(v, "open_conn", 9) == 0));
+        if (z->other_log)
+            p->reject = "a Zeek log other than conn/open_conn (see its #path)";
+    } else if (starts(s, n, "#fields")) {
+        int k = 0;
+        const char *end = s + n;
+        int have_ts = 0, have_h = 0;
+        memset(z->col, 0, sizeof z->col);
+        while (v <= end && k < MAX_COLS) {
+            const char *e = memchr(v, z->sep, (size_t)(end - v));
+            if (!e)
+                e = end;
+            enum col c = col_of(v, (size_t)(e - v));
+            z->col[k++] = (uint8_t)c;
+            have_ts |= c == C_TS;
+            have_h |= c == C_RESP_H;
+            v = e + 1;
+        }
+        z->ncols = k;
+        z->have_fields = have_ts && have_h;
+        if (!z->have_fields)
+            p->reject = "a Zeek log without ts and id.resp_h columns";
+    }
+}
+
+static size_t header(bw_parse *p, const char *buf, size_t n)
+{
+    zeek_state *z = p->state;
+    size_t pos = 0;
+    while (pos < n && buf[pos] == '#') {
+        const char *nl = memchr(buf + pos, '\n', n - pos);
+        if (!nl)
+            break;
+        size_t len = (size_t)(nl - (buf + pos));
+        if (len && buf[pos + len - 1] == '\r')
+            len--;
+        directive(p, z, buf + pos, len);
+        pos = (size_t)(nl - buf) + 1;
+    }
+    return pos;
+}
+
+static int is_unset(const zeek_state *z, const char *s, size_t n)
+{
+    return n == 0 || (n == z->unset_len && memcmp(s, z->unset, n) == 0);
+}
+
+/* Non-negative integer; -1 on junk or overflow past 2^62. */
+static int64_t parse_uint(const char *s, size_t n)
+{
+    int64_t v = 0;
+    if (n == 0 || n > 18)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9)
+            return -1;
+        v = v * 10 + d;
+    }
+    return v;
+}
+
+/* Seconds with a fraction ("0.012744") to microseconds; -1 on junk. */
+static int64_t parse_secs_us(const char *s, size_t n)
+{
+    size_t i = 0;
+    int64_t sec = 0, us = 0;
+    int nd = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        if (++nd > 12)
+            return -1;
+        sec = sec * 10 + (s[i++] - '0');
+    }
+    if (i < n && s[i] == '.') {
+        int f = 0;
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (f < 6) {
+                us = us * 10 + (s[i] - '0');
+                f++;
+            }
+            i++;
+        }
+        while (f++ < 6)
+            us *= 10;
+    }
+    if (i != n || (nd == 0 && n == 0))
+        return -1;
+    return sec * 1000000 + us;
+}
+
+/* Parses one data line into r; returns 0 or the skip reason + 1. */
+static int parse_line(const zeek_state *z, const char *s, size_t n, bw_record *r)
+{
+    const char *end = s + n, *f = s;
+    int k = 0, have_ts = 0;
+    bw_record_clear(r);
+    r->flags = BW_REC_CAT_NETWORK;
+    for (;; k++) {
+        const char *e = memchr(f, z->sep, (size_t)(end - f));
+        if (!e)
+            e = end;
+        if (k >= z->ncols)
+            return BW_SKIP_COLUMNS + 1;
+        size_t fl = (size_t)(e - f);
+        enum col c = (enum col)z->col[k];
+        if (c != C_IGNORE && !is_unset(z, f, fl)) {
+            int64_t v;
+            switch (c) {
+            case C_TS:
+                if (bw_time_parse(f, fl, &r->ts_us) != 0)
+                    return BW_SKIP_BAD_TIME + 1;
+                have_ts = 1;
+                break;
+            case C_ORIG_H:
+                if (bw_ip_parse(f, fl, &r->src_ip) != 0)
+                    return BW_SKIP_BAD_IP + 1;
+                break;
+            case C_RESP_H:
+                if (bw_ip_parse(f, fl, &r->dst_ip) != 0)
+                    return BW_SKIP_BAD_IP + 1;
+                break;
+            case C_ORIG_P:
+            case C_RESP_P:
+                if ((v = parse_uint(f, fl)) < 0 || v > 65535)
+                    return BW_SKIP_BAD_NUMBER + 1;
+                *(c == C_ORIG_P ? &r->src_port : &r->dst_port) = (int32_t)v;
+                break;
+            case C_ORIG_BYTES:
+            case C_RESP_BYTES:
+                if ((v = parse_uint(f, fl)) < 0)
+                    return BW_SKIP_BAD_NUMBER + 1;
+                *(c == C_ORIG_BYTES ? &r->src_bytes : &r->dst_bytes) = v;
+                break;
+            case C_DURATION:
+                if ((v = parse_secs_us(f, fl)) < 0)
+                    return BW_SKIP_BAD_NUMBER + 1;
+                r->duration_us = v;
+                break;
+            case C_PROTO:
+                r->transport.p = f;
+                r->transport.n = fl;
+                break;
+            case C_CONN_STATE:
+                r->conn_state.p = f;
+                r->conn_state.n = fl;
+                break;
+            default:
+                break;
+            }
+        }
+        if (e == end)
+            break;
+        f = e + 1;
+    }
+    if (k + 1 != z->ncols)
+        return BW_SKIP_COLUMNS + 1;
+    if (!have_ts)
+        return BW_SKIP_NO_TIME + 1;
+    return 0;
+}
+
+static size_t feed(bw_parse *p, const char *buf, size_t n, int eof)
+{
+    zeek_state *z = p->state;
+    size_t pos = 0;
+    bw_record r;
+    while (pos < n && !p->stopped) {
+        const char *s = buf + pos;
+        const char *nl = memchr(s, '\n', n - pos);
+        size_t len;
+        int partial = 0;
+        if (!nl) {
+            if (!eof)
+                break;
+            len = n - pos;
+            partial = 1;
+        } else {
+            len = (size_t)(nl - s);
+        }
+        size_t adv = len + (partial ? 0 : 1);
+        if (len && s[len - 1] == '\r')
+            len--;
+        if (len > p->max_record) {
+            bw_parse_skip(p, BW_SKIP_TOO_LONG, p->line, s, 40);
+        } else if (len == 0) {
+            /* blank line */
+        } else if (s[0] == '#') {
+            directive(p, z, s, len);
+            p->reject = NULL; /* mid-file: lines of other logs are counted instead */
+        } else if (z->other_log) {
+            bw_parse_skip(p, BW_SKIP_NOT_SESSION, p->line, "", 0);
+        } else if (!z->have_fields) {
+            bw_parse_skip(p, BW_SKIP_COLUMNS, p->line, "no #fields header", 17);
+        } else {
+            int why = parse_line(z, s, len, &r);
+            if (why == 0 && partial) {
+                /* A complete-looking last line without its newline is kept;
+                 * one with missing columns is reported as truncated below. */
+                bw_parse_emit(p, &r);
+            } else if (why == 0) {
+                bw_parse_emit(p, &r);
+            } else {
+                bw_skip reason = (bw_skip)(why - 1);
+                if (partial && reason == BW_SKIP_COLUMNS)
+                    reason = BW_SKIP_TRUNCATED;
+                bw_parse_skip(p, reason, p->line, s, len);
+            }
+        }
+        pos += adv;
+        if (!partial)
+            p->line++;
+    }
+    return pos;
+}
+
+static int splittable(const char *buf, size_t n)
+{
+    return 1;
+}
+
+const bw_reader bw_reader_zeek = {
+    .format = BW_FMT_ZEEK,
+    .name = "zeek",
+    .describe = "Zeek conn.log TSV (#fields header): ts, id.orig_h/p, id.resp_h/p, proto, "
+                "duration, orig_bytes, resp_bytes, conn_state",
+    .sniff = sniff,
+    .init = init,
+    .fini = fini,
+    .header = header,
+    .feed = feed,
+    .splittable = splittable,
+};

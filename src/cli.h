@@ -1,0 +1,51 @@
+/* Shared pieces of the beaconwatch command-line tool: the subcommands and
+ * the helpers they use. The tool only uses the library's public API. */
+#ifndef BW_CLI_H
+#define BW_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "beaconwatch/bw_ingest.h"
+#include "beaconwatch/bw_rule.h"
+
+/* Exit codes (docs/cli.md): 0 ok, 1 failure, 2 usage error. */
+#define BW_EXIT_OK 0
+#define BW_EXIT_FAIL 1
+#define BW_EXIT_USAGE 2
+
+/* Subcommands; argv[0] is the subcommand name. */
+int bw_cmd_records(int argc, char **argv);
+int bw_cmd_formats(int argc, char **argv);
+int bw_cmd_detect(int argc, char **argv);
+int bw_cmd_generate(int argc, char **argv);
+
+/* Prints "beaconwatch: <msg>" to stderr. */
+void cli_err(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Parses a time argument: RFC 3339, epoch seconds (with fraction) or epoch
+ * milliseconds. 0 on success. */
+int cli_parse_time(const char *s, int64_t *us);
+
+/* Parses a positive count with an optional k/M/G suffix. 0 on success. */
+int cli_parse_count(const char *s, uint64_t *out);
+
+/* Prints the per-file problems, the first diagnostics and a one-line
+ * total to stderr (nothing but the total when all went well, nothing at
+ * all when quiet). */
+void cli_report_ingest(const bw_ingest *in, int quiet, double seconds);
+
+/* Seconds since an arbitrary point, monotonic. */
+double cli_now(void);
+
+/* Maps a library error to the exit code. */
+int cli_exit_code(int err);
+
+/* Writes s as a JSON string (with quotes) to f. */
+void cli_json_str(FILE *f, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,463 @@
+/* `beaconwatch detect`: one pass over the input feeding every selected
+ * rule (one rule instance per worker thread, merged at the end), then each
+ * rule's findings as a table, NDJSON, CSV or Elasticsearch _bulk lines. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_RULES 8
+#define MAX_SETS 256
+
+enum output { OUT_TABLE, OUT_NDJSON, OUT_CSV, OUT_BULK };
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: beaconwatch detect [OPTIONS] INPUT...\n\n"
+        "Runs beaconing rules over session logs in one pass and prints the findings.\n\n"
+        "  -r, --rule R        rule to run: elastic (default), sentinel, sentinel-panos,\n"
+        "                      sentinel-wiredata, or all; repeat or comma-separate\n"
+        "  -f, --format F      input format (default auto; see 'beaconwatch formats')\n"
+        "  -o, --output O      table (default on a terminal), ndjson (default otherwise),\n"
+        "                      csv, bulk (Elasticsearch _bulk NDJSON)\n"
+        "      --now T         the run's time (RFC 3339 or epoch); default: latest event\n"
+        "      --start T       window start for rules with a window (sentinel)\n"
+        "      --end T         window end\n"
+        "      --all           elastic: print every group's document, not only beacons\n"
+        "      --set K=V       set a rule parameter, K = RULE.PARAM (e.g.\n"
+        "                      elastic.time_bucket_length=300); repeatable\n"
+        "      --group-by G    elastic grouping: host_process, src_dst_port, src_dst, src\n"
+        "      --internal C    the private side, comma-separated CIDRs (default RFC 1918)\n"
+        "      --config FILE   read parameters from a configuration file\n"
+        "      --store PATH    also write findings to the store at PATH\n"
+        "  -j, --threads N     worker threads (default: CPUs)\n"
+        "  -q, --quiet         no summary on stderr\n"
+        "  -h, --help          this text\n\n"
+        "Exit status: 0 ok (with or without findings), 1 failure, 2 usage error.\n");
+}
+
+typedef struct worker_ctx {
+    bw_rule *rules[MAX_RULES];
+    int nrules;
+} worker_ctx;
+
+static int feed(void *ctx, const bw_record *rec)
+{
+    worker_ctx *w = ctx;
+    for (int i = 0; i < w->nrules; i++)
+        if (bw_rule_add(w->rules[i], rec) != BW_OK)
+            return 1;
+    return 0;
+}
+
+/* Findings kept for the table, which sorts by score. */
+typedef struct kept {
+    double score;
+    char **cols;
+    int ncols;
+} kept;
+
+typedef struct out_ctx {
+    enum output out;
+    FILE *f;
+    const bw_rule *rule;
+    int header_done;
+    kept *rows;
+    size_t nrows, caprows;
+    size_t nfindings;
+    int oom;
+} out_ctx;
+
+static void csv_cell(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\n\r")) {
+        putc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                putc('"', f);
+            putc(*s, f);
+        }
+        putc('"', f);
+    } else {
+        fputs(s, f);
+    }
+}
+
+static int on_finding(void *ctx, const bw_finding *fd)
+{
+    out_ctx *o = ctx;
+    o->nfindings++;
+    switch (o->out) {
+    case OUT_NDJSON:
+        fputs(fd->json, o->f);
+        putc('\n', o->f);
+        break;
+    case OUT_BULK:
+        fprintf(o->f, "{\"index\":{\"_index\":\"%s\",\"_id\":\"%s\"}}\n%s\n",
+                fd->index ? fd->index : fd->rule, fd->id, fd->json);
+        break;
+    case OUT_CSV:
+        if (!o->header_done) {
+            int nc;
+            const char *const *h = bw_rule_columns(o->rule, &nc);
+            fputs("rule", o->f);
+            for (int i = 0; i < nc; i++) {
+                putc(',', o->f);
+                csv_cell(o->f, h[i]);
+            }
+            putc('\n', o->f);
+            o->header_done = 1;
+        }
+        fputs(fd->rule, o->f);
+        for (int i = 0; i < fd->ncols; i++) {
+            putc(',', o->f);
+            csv_cell(o->f, fd->cols[i]);
+        }
+        putc('\n', o->f);
+        break;
+    case OUT_TABLE: {
+        if (o->nrows == o->caprows) {
+            size_t nc = o->caprows ? o->caprows * 2 : 64;
+            kept *nr = realloc(o->rows, nc * sizeof *nr);
+            if (!nr) {
+                o->oom = 1;
+                return 1;
+            }
+            o->rows = nr;
+            o->caprows = nc;
+        }
+        kept *k = &o->rows[o->nrows];
+        k->score = fd->score;
+        k->ncols = fd->ncols;
+        if (!(k->cols = calloc((size_t)fd->ncols + 1, sizeof *k->cols))) {
+            o->oom = 1;
+            return 1;
+        }
+        for (int i = 0; i < fd->ncols; i++)
+            if (!(k->cols[i] = strdup(fd->cols[i] ? fd->cols[i] : ""))) {
+                o->oom = 1;
+                return 1;
+            }
+        o->nrows++;
+        break;
+    }
+    }
+    return ferror(o->f) ? 1 : 0;
+}
+
+static int by_score_desc(const void *a, const void *b)
+{
+    const kept *x = a, *y = b;
+    return (x->score < y->score) - (x->score > y->score);
+}
+
+#define TABLE_CELL_MAX 48
+
+static void print_table(out_ctx *o)
+{
+    int nc;
+    const char *const *h = bw_rule_columns(o->rule, &nc);
+    size_t w[64] = {0};
+    if (nc > 64)
+        nc = 64;
+    qsort(o->rows, o->nrows, sizeof *o->rows, by_score_desc);
+    for (int i = 0; i < nc; i++)
+        w[i] = strlen(h[i]);
+    for (size_t r = 0; r < o->nrows; r++)
+        for (int i = 0; i < nc && i < o->rows[r].ncols; i++) {
+            size_t l = strlen(o->rows[r].cols[i]);
+            if (l > TABLE_CELL_MAX)
+                l = TABLE_CELL_MAX;
+            if (l > w[i])
+                w[i] = l;
+        }
+    fprintf(o->f, "== %s: %zu finding%s\n", bw_rule_name(o->rule), o->nrows,
+            o->nrows == 1 ? "" : "s");
+    if (!o->nrows)
+        return;
+    for (int i = 0; i < nc; i++)
+        fprintf(o->f, "%-*s%s", (int)w[i], h[i], i + 1 < nc ? "  " : "\n");
+    for (size_t r = 0; r < o->nrows; r++)
+        for (int i = 0; i < nc; i++) {
+            const char *c = i < o->rows[r].ncols ? o->rows[r].cols[i] : "";
+            fprintf(o->f, "%-*.*s%s", (int)w[i], TABLE_CELL_MAX, c, i + 1 < nc ? "  " : "\n");
+        }
+}
+
+static void free_rows(out_ctx *o)
+{
+    for (size_t r = 0; r < o->nrows; r++) {
+        for (int i = 0; o->rows[r].cols && i < o->rows[r].ncols; i++)
+            free(o->rows[r].cols[i]);
+        free(o->rows[r].cols);
+    }
+    free(o->rows);
+    o->rows = NULL;
+    o->nrows = o->caprows = 0;
+}
+
+/* Adds rule names from a comma list; "all" expands to the main rules. */
+static int add_rules(const char *arg, const char **names, int *n)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        const char *const *known = bw_rule_names();
+        if (strcmp(tok, "all") == 0) {
+            static const char *const main_rules[] = {"elastic", "sentinel"};
+            for (size_t i = 0; i < 2; i++)
+                if (add_rules(main_rules[i], names, n) != 0)
+                    return -1;
+            continue;
+        }
+        int found = 0;
+        for (int i = 0; known[i]; i++)
+            if (strcmp(known[i], tok) == 0) {
+                found = 1;
+                int dup = 0;
+                for (int j = 0; j < *n; j++)
+                    dup |= strcmp(names[j], known[i]) == 0;
+                if (!dup) {
+                    if (*n >= MAX_RULES)
+                        return -1;
+                    names[(*n)++] = known[i];
+                }
+            }
+        if (!found) {
+            cli_err("unknown rule '%s' (known: elastic, sentinel, sentinel-panos, "
+                    "sentinel-wiredata, all)", tok);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Applies "RULE.PARAM=VALUE" to the matching rules. "sentinel.X" also
+ * applies to the sentinel presets. */
+static int apply_set(const char *kv, bw_rule **rules, int nrules)
+{
+    const char *eq = strchr(kv, '='), *dot = strchr(kv, '.');
+    char rule[64], key[128];
+    int applied = 0;
+    bw_errbuf eb = {{0}};
+    if (!eq || !dot || dot > eq || (size_t)(dot - kv) >= sizeof rule ||
+        (size_t)(eq - dot - 1) >= sizeof key || eq == dot + 1) {
+        cli_err("--set %s: expected RULE.PARAM=VALUE", kv);
+        return -1;
+    }
+    snprintf(rule, sizeof rule, "%.*s", (int)(dot - kv), kv);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    for (int i = 0; i < nrules; i++) {
+        const char *rn = bw_rule_name(rules[i]);
+        size_t l = strlen(rule);
+        if (strcmp(rn, rule) == 0 || (strncmp(rn, rule, l) == 0 && rn[l] == '-')) {
+            if (bw_rule_set(rules[i], key, eq + 1, &eb) != BW_OK) {
+                cli_err("--set %s: %s", kv, eb.msg);
+                return -1;
+            }
+            applied = 1;
+        }
+    }
+    if (!applied) {
+        const char *const *known = bw_rule_names();
+        for (int i = 0; known[i]; i++)
+            if (strncmp(known[i], rule, strlen(rule)) == 0)
+                return 0; /* a known rule that is not selected: ignore */
+        cli_err("--set %s: no rule named '%s'", kv, rule);
+        return -1;
+    }
+    return 0;
+}
+
+int bw_cmd_detect(int argc, char **argv)
+{
+    enum { O_NOW = 256, O_START, O_END, O_ALL, O_SET, O_GROUP, O_INTERNAL, O_CONFIG, O_STORE };
+    static const struct option opts[] = {
+        {"rule", required_argument, NULL, 'r'},    {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},  {"now", required_argument, NULL, O_NOW},
+        {"start", required_argument, NULL, O_START}, {"end", required_argument, NULL, O_END},
+        {"all", no_argument, NULL, O_ALL},         {"set", required_argument, NULL, O_SET},
+        {"group-by", required_argument, NULL, O_GROUP},
+        {"internal", required_argument, NULL, O_INTERNAL},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"store", required_argument, NULL, O_STORE},
+        {"threads", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *names[MAX_RULES];
+    const char *sets[MAX_SETS];
+    int nnames = 0, nsets = 0, quiet = 0, c, rc = BW_EXIT_OK, err, nt;
+    enum output out = isatty(1) ? OUT_TABLE : OUT_NDJSON;
+    bw_run run = {BW_UNSET, BW_UNSET, BW_UNSET, BW_UNSET, 0};
+    bw_ingest_opts io = {0};
+    bw_ingest *in = NULL;
+    worker_ctx *w = NULL;
+    void **ctx = NULL;
+    bw_errbuf eb = {{0}};
+    static char setbuf_[2][160];
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:f:o:j:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (add_rules(optarg, names, &nnames) != 0)
+                return BW_EXIT_USAGE;
+            break;
+        case 'f':
+            if (bw_format_parse(optarg, &io.format) != 0) {
+                cli_err("unknown format '%s' (see 'beaconwatch formats')", optarg);
+                return BW_EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            if (strcmp(optarg, "table") == 0) out = OUT_TABLE;
+            else if (strcmp(optarg, "ndjson") == 0) out = OUT_NDJSON;
+            else if (strcmp(optarg, "csv") == 0) out = OUT_CSV;
+            else if (strcmp(optarg, "bulk") == 0) out = OUT_BULK;
+            else {
+                cli_err("--output %s: expected table, ndjson, csv or bulk", optarg);
+                return BW_EXIT_USAGE;
+            }
+            break;
+        case O_NOW:
+        case O_START:
+        case O_END: {
+            int64_t *t = c == O_NOW ? &run.now_us : c == O_START ? &run.start_us : &run.end_us;
+            if (cli_parse_time(optarg, t) != 0) {
+                cli_err("%s %s: expected RFC 3339 or epoch seconds",
+                        c == O_NOW ? "--now" : c == O_START ? "--start" : "--end", optarg);
+                return BW_EXIT_USAGE;
+            }
+            break;
+        }
+        case O_ALL: run.all = 1; break;
+        case O_SET:
+            if (nsets >= MAX_SETS - 2) {
+                cli_err("too many --set options (at most %d)", MAX_SETS - 2);
+                return BW_EXIT_USAGE;
+            }
+            sets[nsets++] = optarg;
+            break;
+        case O_GROUP:
+        case O_INTERNAL:
+            snprintf(setbuf_[c == O_GROUP ? 0 : 1], sizeof setbuf_[0], "elastic.%s=%s",
+                     c == O_GROUP ? "group_by" : "internal", optarg);
+            sets[nsets++] = setbuf_[c == O_GROUP ? 0 : 1];
+            break;
+        case O_CONFIG:
+            cli_err("--config: configuration files are not supported by this build yet");
+            return BW_EXIT_USAGE;
+        case O_STORE:
+            cli_err("--store: the findings store is not part of this build yet");
+            return BW_EXIT_USAGE;
+        case 'j': io.threads = atoi(optarg); break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return BW_EXIT_OK;
+        default: usage(stderr); return BW_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_err("detect: no INPUT given (use - for stdin)");
+        usage(stderr);
+        return BW_EXIT_USAGE;
+    }
+    if (nnames == 0)
+        names[nnames++] = "elastic";
+    nt = io.threads > 0 ? io.threads : bw_cpu_count();
+    if (!(w = calloc((size_t)nt, sizeof *w)) || !(ctx = calloc((size_t)nt, sizeof *ctx)))
+        goto nomem;
+    for (int i = 0; i < nnames; i++) {
+        if (!(w[0].rules[i] = bw_rule_new(names[i], &eb))) {
+            cli_err("%s", eb.msg);
+            rc = BW_EXIT_FAIL;
+            goto out;
+        }
+        w[0].nrules++;
+    }
+    for (int i = 0; i < nsets; i++)
+        if (apply_set(sets[i], w[0].rules, w[0].nrules) != 0) {
+            rc = BW_EXIT_USAGE;
+            goto out;
+        }
+    for (int t = 1; t < nt; t++)
+        for (int i = 0; i < nnames; i++) {
+            if (!(w[t].rules[i] = bw_rule_clone(w[0].rules[i], &eb)))
+                goto nomem;
+            w[t].nrules++;
+        }
+    for (int t = 0; t < nt; t++)
+        ctx[t] = &w[t];
+    if (!(in = bw_ingest_new(&io)))
+        goto nomem;
+    for (int i = optind; i < argc; i++)
+        if (bw_ingest_add(in, argv[i], &eb) != BW_OK) {
+            cli_err("%s", eb.msg);
+            rc = BW_EXIT_FAIL;
+            goto out;
+        }
+    double t0 = cli_now();
+    err = bw_ingest_run(in, feed, ctx, nt, &eb);
+    cli_report_ingest(in, quiet, cli_now() - t0);
+    if (err == BW_ERR_STOPPED) {
+        cli_err("a rule stopped the run (a limit was reached)");
+        rc = BW_EXIT_FAIL;
+        goto out;
+    }
+    if (err != BW_OK) {
+        cli_err("%s", eb.msg);
+        rc = cli_exit_code(err); /* findings of the files that were read still print */
+    }
+    for (int i = 0; i < nnames; i++) {
+        out_ctx o = {0};
+        char summary[512];
+        for (int t = 1; t < nt; t++)
+            if (bw_rule_merge(w[0].rules[i], w[t].rules[i], &eb) != BW_OK) {
+                cli_err("%s", eb.msg);
+                rc = BW_EXIT_FAIL;
+                goto out;
+            }
+        o.out = out;
+        o.f = stdout;
+        o.rule = w[0].rules[i];
+        if ((err = bw_rule_finish(w[0].rules[i], &run, on_finding, &o, &eb)) != BW_OK) {
+            cli_err("%s: %s", names[i], eb.msg);
+            free_rows(&o);
+            rc = BW_EXIT_FAIL;
+            goto out;
+        }
+        if (o.oom) {
+            free_rows(&o);
+            goto nomem;
+        }
+        if (out == OUT_TABLE) {
+            print_table(&o);
+            if (i + 1 < nnames)
+                putc('\n', stdout);
+        }
+        free_rows(&o);
+        if (!quiet) {
+            bw_rule_summary(w[0].rules[i], summary, sizeof summary);
+            fprintf(stderr, "%s: %zu finding%s; %s\n", names[i], o.nfindings,
+                    o.nfindings == 1 ? "" : "s", summary);
+        }
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_err("write error on standard output");
+        rc = BW_EXIT_FAIL;
+    }
+    goto out;
+nomem:
+    cli_err("out of memory");
+    rc = BW_EXIT_FAIL;
+out:
+    for (int t = 0; w && t < nt; t++)
+        for (int i = 0; i < w[t].nrules; i++)
+            bw_rule_free(w[t].rules[i]);
+    free(w);
+    free(ctx);
+    bw_ingest_free(in);
+    return rc;
+}

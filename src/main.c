@@ -1,0 +1,50 @@
+/* beaconwatch: the command-line entry point; dispatches to subcommands. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"detect", bw_cmd_detect, "run beaconing rules over session logs"},
+    {"records", bw_cmd_records, "print the normalized session records (or --count them)"},
+    {"formats", bw_cmd_formats, "list the input formats and the fields each maps"},
+    {"generate", bw_cmd_generate, "write a seeded synthetic workload (for demos and benchmarks)"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: beaconwatch COMMAND [OPTIONS] [INPUT...]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'beaconwatch COMMAND --help' describes a command's options.\n"
+               "INPUT is a file (plain, .gz or .zst), a directory (read recursively) or -"
+               " for stdin.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return BW_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return BW_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("beaconwatch 0.1.0\n");
+        return BW_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    cli_err("unknown command '%s'", argv[1]);
+    usage(stderr);
+    return BW_EXIT_USAGE;
+}
