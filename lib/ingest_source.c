@@ -434,7 +434,7 @@ typedef struct item {
     int ndiag;
     uint64_t lines;       /* newlines consumed, to renumber later chunks */
     int err;
-    char note[160];
+    char note[256];
 } item;
 
 typedef struct run_ctx {

@@ -58,7 +58,7 @@ typedef struct bw_file_stats {
     uint64_t records;   /* records delivered */
     uint64_t skipped[BW_SKIP__COUNT];
     int error;          /* bw_err for a whole-file problem, 0 if none */
-    char note[160];     /* the file-level problem or remark, "" if none */
+    char note[256];     /* the file-level problem or remark, "" if none */
 } bw_file_stats;
 
 /* A reported skip: the first BW_DIAG_PER_FILE per file are kept. */
