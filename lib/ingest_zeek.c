@@ -164,9 +164,12 @@ static size_t header(bw_parse *p, const char *buf, size_t n)
     return pos;
 }
 
+/* Unset ('-') and empty ('(empty)') fields both leave the record field
+ * unknown: an empty string is no information either. */
 static int is_unset(const zeek_state *z, const char *s, size_t n)
 {
-    return n == 0 || (n == z->unset_len && memcmp(s, z->unset, n) == 0);
+    return n == 0 || (n == z->unset_len && memcmp(s, z->unset, n) == 0) ||
+           (n == z->empty_len && memcmp(s, z->empty, n) == 0);
 }
 
 /* Non-negative integer; -1 on junk or overflow past 2^62. */
@@ -318,15 +321,11 @@ static size_t feed(bw_parse *p, const char *buf, size_t n, int eof)
             bw_parse_skip(p, BW_SKIP_COLUMNS, p->line, "no #fields header", 17);
         } else {
             int why = parse_line(z, s, len, &r);
-            if (why == 0 && partial) {
-                /* A complete-looking last line without its newline is kept;
-                 * one with missing columns is reported as truncated below. */
-                bw_parse_emit(p, &r);
-            } else if (why == 0) {
+            if (why == 0) { /* a last line without its newline counts if whole */
                 bw_parse_emit(p, &r);
             } else {
                 bw_skip reason = (bw_skip)(why - 1);
-                if (partial && reason == BW_SKIP_COLUMNS)
+                if (partial) /* the input ends inside this line */
                     reason = BW_SKIP_TRUNCATED;
                 bw_parse_skip(p, reason, p->line, s, len);
             }

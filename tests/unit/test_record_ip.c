@@ -1,0 +1,72 @@
+/* Address parsing, RFC 5952 printing and CIDR matching. */
+#include "beaconwatch/bw_record.h"
+#include "tap.h"
+
+static int ok(const char *s, bw_ip *ip)
+{
+    return bw_ip_parse(s, strlen(s), ip) == 0;
+}
+
+static const char *roundtrip(const char *s)
+{
+    static char buf[BW_IP_STRLEN];
+    bw_ip ip;
+    if (!ok(s, &ip))
+        return "<bad>";
+    bw_ip_format(&ip, buf);
+    return buf;
+}
+
+static int in(const char *cidr, const char *addr)
+{
+    bw_cidr c;
+    bw_ip ip;
+    if (bw_cidr_parse(cidr, strlen(cidr), &c) != 0 || !ok(addr, &ip))
+        return -1;
+    return bw_cidr_contains(&c, &ip);
+}
+
+int main(void)
+{
+    bw_ip ip;
+    bw_record r;
+    CHECK(ok("10.0.0.1", &ip) && ip.family == 4 && ip.a[10] == 0xff && ip.a[15] == 1);
+    CHECK_STR(roundtrip("10.0.0.1"), "10.0.0.1");
+    CHECK_STR(roundtrip("255.255.255.255"), "255.255.255.255");
+    CHECK_STR(roundtrip("fe80::1"), "fe80::1");
+    CHECK_STR(roundtrip("2001:DB8:0:0:0:0:2:1"), "2001:db8::2:1");
+    CHECK_STR(roundtrip("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1");
+    CHECK_STR(roundtrip("2001:0:0:1:0:0:0:1"), "2001:0:0:1::1");
+    CHECK_STR(roundtrip("::"), "::");
+    CHECK_STR(roundtrip("::1"), "::1");
+    CHECK_STR(roundtrip("1::"), "1::");
+    CHECK_STR(roundtrip("::ffff:1.2.3.4"), "::ffff:102:304");
+    CHECK_STR(roundtrip("fe80::d5c0:4ea0:7a3c:8fd4"), "fe80::d5c0:4ea0:7a3c:8fd4");
+    CHECK(!ok("256.1.1.1", &ip));
+    CHECK(!ok("1.2.3", &ip));
+    CHECK(!ok("1.2.3.4.5", &ip));
+    CHECK(!ok("1.2.3.4 ", &ip));
+    CHECK(!ok("", &ip));
+    CHECK(!ok("-", &ip));
+    CHECK(!ok("1:2:3:4:5:6:7:8:9", &ip));
+    CHECK(!ok("1::2::3", &ip));
+    CHECK(!ok(":1", &ip));
+    CHECK(!ok("1:", &ip));
+    CHECK(!ok("12345::", &ip));
+    CHECK(!ok("fe80::1%eth0", &ip));
+    CHECK(in("10.0.0.0/8", "10.255.1.2") == 1);
+    CHECK(in("10.0.0.0/8", "11.0.0.1") == 0);
+    CHECK(in("172.16.0.0/12", "172.31.255.255") == 1);
+    CHECK(in("172.16.0.0/12", "172.32.0.0") == 0);
+    CHECK(in("192.0.0.8/32", "192.0.0.8") == 1);
+    CHECK(in("192.0.0.8/32", "192.0.0.9") == 0);
+    CHECK(in("fe80::/10", "fe80::1") == 1);
+    CHECK(in("fe80::/10", "fec0::1") == 0);
+    CHECK(in("ff00::/8", "ff02::fb") == 1);
+    CHECK(in("10.0.0.0/8", "::ffff:10.0.0.1") == 0); /* family differs */
+    CHECK(in("0.0.0.0/0", "8.8.8.8") == 1);
+    CHECK(in("10.0.0.0/33", "10.0.0.1") == -1);
+    bw_record_clear(&r);
+    CHECK(r.src_port == -1 && r.src_bytes == BW_UNSET && r.duration_us == BW_UNSET);
+    return tap_done();
+}
