@@ -12,14 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define SNIFF_BYTES (64 * 1024)
 #define SNIFF_MIN 30             /* below this confidence: not the format */
 #define CHUNK_MIN (32u << 20)    /* split plain files from this size on */
-#define STREAM_BLOCK (4u << 20)  /* decompressed block for streamed input */
+#define STREAM_BLOCK (1u << 20) /* bytes read per step: small enough to stay in L2 */
 #define MAX_FILES 1000000        /* cap on files from directory walks */
 
 typedef struct in_file {
@@ -303,30 +302,115 @@ void bw_ingest_totals(const bw_ingest *in, bw_file_stats *out)
 
 /* ---- opening and detecting -------------------------------------------- */
 
-/* An opened file: either fully mapped (plain regular file) or a stream
- * with its first decompressed bytes already in buf. */
-typedef struct opened {
-    int fd;
-    const char *map; /* mmap of the whole plain file, or NULL */
-    size_t maplen;
-    bw_stream *stream;
-    char *buf; /* streamed input buffer, STREAM_BLOCK + max_record */
-    size_t buflen, bufcap;
-    int eof;
-    const bw_reader *reader;
-    int is_open;
-} opened;
+/* The first bytes of a file (decompressed) and what they say about it.
+ * Files are opened twice: once here to sniff, once by the worker that
+ * reads them, so only the files being read hold buffers and descriptors.
+ * Standard input cannot be reopened: its stream and sniffed bytes are
+ * kept and handed to its worker. */
+typedef struct probe {
+    int fd;             /* kept open only for stdin */
+    bw_stream *stream;  /* kept only for stdin */
+    int compressed;
+    uint64_t size;      /* plain regular files: their size */
+    char *head;         /* sniffed bytes */
+    size_t nhead;
+    int head_eof;       /* the whole input fits in head */
+} probe;
 
-static void close_opened(opened *o)
+static void probe_free(probe *pr)
 {
-    if (o->map && o->maplen)
-        munmap((void *)o->map, o->maplen);
-    bw_stream_free(o->stream);
-    free(o->buf);
-    if (o->fd >= 0)
-        close(o->fd);
-    memset(o, 0, sizeof *o);
-    o->fd = -1;
+    bw_stream_free(pr->stream);
+    if (pr->fd >= 0)
+        close(pr->fd);
+    free(pr->head);
+    memset(pr, 0, sizeof *pr);
+    pr->fd = -1;
+}
+
+static int is_compressed(const uint8_t *b, size_t n)
+{
+    return (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) ||
+           (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd);
+}
+
+/* read() that retries on EINTR and fills as much as it can. */
+static long read_full(int fd, void *buf, size_t cap)
+{
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t r = read(fd, (char *)buf + got, cap - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (long)got;
+}
+
+static long pread_full(int fd, void *buf, size_t cap, uint64_t off)
+{
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t r = pread(fd, (char *)buf + got, cap - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (long)got;
+}
+
+/* Opens a file and reads its first SNIFF_BYTES (decompressed). */
+static int probe_open(const char *path, probe *pr, bw_errbuf *eb)
+{
+    struct stat st;
+    uint8_t magic[4];
+    long n;
+    int is_stdin = strcmp(path, "-") == 0;
+    memset(pr, 0, sizeof *pr);
+    pr->fd = is_stdin ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+    if (pr->fd < 0)
+        return bw_errf(eb, BW_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!(pr->head = malloc(SNIFF_BYTES)))
+        return bw_errf(eb, BW_ERR_NOMEM, "out of memory");
+    if ((n = read_full(pr->fd, magic, sizeof magic)) < 0)
+        return bw_errf(eb, BW_ERR_IO, "%s: %s", path, strerror(errno));
+    pr->compressed = is_compressed(magic, (size_t)n);
+    if (!is_stdin && !pr->compressed && fstat(pr->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        pr->size = (uint64_t)st.st_size;
+        if ((n = pread_full(pr->fd, pr->head, SNIFF_BYTES, 0)) < 0)
+            return bw_errf(eb, BW_ERR_IO, "%s: %s", path, strerror(errno));
+        pr->nhead = (size_t)n;
+        pr->head_eof = (uint64_t)n >= pr->size;
+        close(pr->fd);
+        pr->fd = -1;
+        return BW_OK;
+    }
+    if (!(pr->stream = bw_stream_new(pr->fd, magic, (size_t)n)))
+        return bw_errf(eb, BW_ERR_NOMEM, "out of memory");
+    while (pr->nhead < SNIFF_BYTES) {
+        long r = bw_stream_read(pr->stream, pr->head + pr->nhead, SNIFF_BYTES - pr->nhead);
+        if (r < 0)
+            return bw_errf(eb, BW_ERR_IO, "%s: %s", path, strerror(errno));
+        if (r == 0) {
+            pr->head_eof = 1;
+            break;
+        }
+        pr->nhead += (size_t)r;
+    }
+    if (!is_stdin) { /* the worker reopens it */
+        bw_stream_free(pr->stream);
+        pr->stream = NULL;
+        close(pr->fd);
+        pr->fd = -1;
+    }
+    return BW_OK;
 }
 
 /* A data line of tab-separated values starting with an epoch time: what
@@ -341,7 +425,7 @@ static int headerless_tsv(const char *b, size_t n)
     return tabs >= 8 && len && b[0] >= '0' && b[0] <= '9';
 }
 
-static const bw_reader *detect(const char *buf, size_t n, int *best_score)
+static const bw_reader *detect(const char *buf, size_t n)
 {
     const bw_reader *best = NULL;
     int bs = 0;
@@ -352,74 +436,7 @@ static const bw_reader *detect(const char *buf, size_t n, int *best_score)
             best = readers[i];
         }
     }
-    *best_score = bs;
     return bs >= SNIFF_MIN ? best : NULL;
-}
-
-/* Fills o->buf from the stream until it holds at least `want` bytes or
- * the stream ends. Returns -1 on a read error. */
-static int stream_fill(opened *o, size_t want)
-{
-    while (!o->eof && o->buflen < want && o->buflen < o->bufcap) {
-        long r = bw_stream_read(o->stream, o->buf + o->buflen, o->bufcap - o->buflen);
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            o->eof = 1;
-        o->buflen += (size_t)r;
-    }
-    return 0;
-}
-
-static int open_file(bw_ingest *in, in_file *f, opened *o, bw_errbuf *eb)
-{
-    struct stat st;
-    uint8_t head[4];
-    size_t nhead = 0;
-    memset(o, 0, sizeof *o);
-    o->fd = -1;
-    if (strcmp(f->path, "-") == 0) {
-        o->fd = dup(0);
-    } else {
-        o->fd = open(f->path, O_RDONLY | O_CLOEXEC);
-    }
-    if (o->fd < 0)
-        return bw_errf(eb, BW_ERR_IO, "%s: %s", f->path, strerror(errno));
-    o->is_open = 1;
-    if (fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-        (uint64_t)st.st_size < ((uint64_t)1 << 46)) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, o->fd, 0);
-        if (m != MAP_FAILED) {
-            const uint8_t *b = m;
-            int compressed = st.st_size >= 4 &&
-                             ((b[0] == 0x1f && b[1] == 0x8b) ||
-                              (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd));
-            if (!compressed) {
-                madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
-                o->map = m;
-                o->maplen = (size_t)st.st_size;
-                return BW_OK;
-            }
-            munmap(m, (size_t)st.st_size);
-        }
-    }
-    /* Streamed: read the magic, then wrap. */
-    while (nhead < sizeof head) {
-        ssize_t r = read(o->fd, head + nhead, sizeof head - nhead);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return bw_errf(eb, BW_ERR_IO, "%s: %s", f->path, strerror(errno));
-        if (r == 0)
-            break;
-        nhead += (size_t)r;
-    }
-    o->bufcap = STREAM_BLOCK + in->opts.max_record;
-    if (!(o->stream = bw_stream_new(o->fd, head, nhead)) || !(o->buf = malloc(o->bufcap)))
-        return bw_errf(eb, BW_ERR_NOMEM, "out of memory");
-    if (stream_fill(o, SNIFF_BYTES) != 0)
-        return bw_errf(eb, BW_ERR_IO, "%s: %s", f->path, strerror(errno));
-    return BW_OK;
 }
 
 /* ---- work items and workers ------------------------------------------- */
@@ -427,8 +444,9 @@ static int open_file(bw_ingest *in, in_file *f, opened *o, bw_errbuf *eb)
 typedef struct item {
     int file;
     int chunk;            /* 0 for the first (or only) piece of a file */
-    size_t begin, end;    /* byte range for mapped files */
-    opened *o;            /* shared by the chunks of one file */
+    uint64_t begin, end;  /* byte range of a plain file; end = 0: to EOF */
+    const bw_reader *reader;
+    probe *stdin_probe;   /* the kept stream, for "-" */
     bw_file_stats st;     /* this piece's counters */
     bw_diag diag[BW_DIAG_PER_FILE];
     int ndiag;
@@ -461,13 +479,13 @@ static int parse_init(bw_parse *p, run_ctx *rc, item *it, void *ectx)
     p->scratch_cap = (size_t)p->max_record + 64;
     if (!(p->scratch = malloc(p->scratch_cap)))
         return BW_ERR_NOMEM;
-    return it->o->reader->init ? it->o->reader->init(p) : BW_OK;
+    return it->reader->init ? it->reader->init(p) : BW_OK;
 }
 
 static void parse_fini(bw_parse *p, item *it)
 {
-    if (it->o->reader->fini)
-        it->o->reader->fini(p);
+    if (p->state && it->reader->fini)
+        it->reader->fini(p);
     free(p->scratch);
     memcpy(it->diag, p->diag, sizeof p->diag);
     it->ndiag = p->ndiag;
@@ -496,90 +514,173 @@ static int reject(run_ctx *rc, item *it, const bw_parse *p)
     return 1;
 }
 
-/* One piece of a mapped file. */
-static void run_mapped(run_ctx *rc, item *it, void *ectx)
+/* Where a worker's bytes come from: a byte range of a plain file (pread),
+ * or a decompressing stream from the start. */
+typedef struct source {
+    int fd;
+    uint64_t off, end; /* plain range */
+    bw_stream *stream;
+    char *prefix;      /* stdin: bytes already sniffed, replayed first */
+    size_t nprefix, prefix_pos;
+    int eof;
+} source;
+
+static long source_read(source *s, char *buf, size_t cap)
 {
-    bw_parse p;
-    const bw_reader *r = it->o->reader;
-    const char *base = it->o->map;
-    if ((it->err = parse_init(&p, rc, it, ectx)) != BW_OK)
-        goto out;
-    size_t h = r->header ? r->header(&p, base, it->chunk == 0 ? it->end : it->o->maplen) : 0;
-    if (reject(rc, it, &p))
-        goto out;
-    size_t from = it->begin;
-    if (it->chunk == 0) {
-        from = h;
-        p.line = 1 + count_nl(base, h);
-    } else {
-        p.line = 1;
+    long r;
+    if (s->prefix_pos < s->nprefix) {
+        size_t k = s->nprefix - s->prefix_pos;
+        if (k > cap)
+            k = cap;
+        memcpy(buf, s->prefix + s->prefix_pos, k);
+        s->prefix_pos += k;
+        return (long)k;
     }
-    it->st.bytes = it->end - it->begin;
-    if (from < it->end)
-        r->feed(&p, base + from, it->end - from, 1);
-    it->lines = p.line - 1;
-    if (p.stopped)
-        rc->stop = 1;
-out:
-    parse_fini(&p, it);
+    if (s->stream)
+        return bw_stream_read(s->stream, buf, cap);
+    if (s->off >= s->end)
+        return 0;
+    if (cap > s->end - s->off)
+        cap = (size_t)(s->end - s->off);
+    r = pread_full(s->fd, buf, cap, s->off);
+    if (r > 0)
+        s->off += (uint64_t)r;
+    return r;
 }
 
-/* A streamed (compressed or pipe) file, in blocks. */
-static void run_streamed(run_ctx *rc, item *it, void *ectx)
+/* Fills buf up to cap; sets s->eof at the end of the source. */
+static int source_fill(source *s, char *buf, size_t *len, size_t cap)
 {
+    while (!s->eof && *len < cap) {
+        long r = source_read(s, buf + *len, cap - *len);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            s->eof = 1;
+        *len += (size_t)r;
+    }
+    return 0;
+}
+
+/* Reads the header of a file for a chunk that starts past it. */
+static void chunk_header(bw_parse *p, const bw_reader *r, int fd)
+{
+    size_t cap = 256 * 1024;
+    char *hb = malloc(cap);
+    long n;
+    if (hb && (n = pread_full(fd, hb, cap, 0)) > 0)
+        r->header(p, hb, (size_t)n);
+    free(hb);
+    p->line = 1;
+}
+
+/* One work item: a whole file, or one chunk of a plain file. */
+static void run_item(run_ctx *rc, item *it, void *ectx)
+{
+    in_file *f = &rc->in->files[it->file];
+    const bw_reader *r = it->reader;
+    size_t cap = STREAM_BLOCK + rc->in->opts.max_record, len = 0, pos = 0;
+    char *buf = NULL;
+    source src;
     bw_parse p;
-    opened *o = it->o;
-    const bw_reader *r = o->reader;
-    size_t pos;
+    memset(&src, 0, sizeof src);
+    src.fd = -1;
+    memset(&p, 0, sizeof p);
     if ((it->err = parse_init(&p, rc, it, ectx)) != BW_OK)
         goto out;
-    pos = r->header ? r->header(&p, o->buf, o->buflen) : 0;
-    if (reject(rc, it, &p))
+    if (!(buf = malloc(cap))) {
+        it->err = BW_ERR_NOMEM;
         goto out;
-    p.line = 1 + count_nl(o->buf, pos);
-    it->st.bytes = 0;
-    for (;;) {
-        size_t avail = o->buflen - pos;
-        size_t used = r->feed(&p, o->buf + pos, avail, o->eof);
-        pos += used;
-        if (p.stopped || o->eof)
-            break;
-        /* Keep the unconsumed tail, then read more. */
-        it->st.bytes += pos;
-        memmove(o->buf, o->buf + pos, o->buflen - pos);
-        o->buflen -= pos;
-        pos = 0;
-        if (o->buflen >= o->bufcap - 1) {
-            /* No newline in a whole buffer: drop through the next one. */
-            bw_parse_skip(&p, BW_SKIP_TOO_LONG, p.line, "", 0);
-            o->buflen = 0;
-            for (;;) {
-                if (stream_fill(o, 1) != 0 || o->buflen == 0)
-                    break;
-                char *nl = memchr(o->buf, '\n', o->buflen);
-                if (nl) {
-                    size_t k = (size_t)(nl - o->buf) + 1;
-                    memmove(o->buf, o->buf + k, o->buflen - k);
-                    o->buflen -= k;
-                    p.line++;
-                    break;
-                }
-                o->buflen = 0;
-            }
-        }
-        if (stream_fill(o, o->bufcap) != 0) {
+    }
+    if (it->stdin_probe) {
+        src.stream = it->stdin_probe->stream;
+        src.prefix = it->stdin_probe->head;
+        src.nprefix = it->stdin_probe->nhead;
+    } else {
+        uint8_t magic[4];
+        long n;
+        if ((src.fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0 ||
+            (n = pread_full(src.fd, magic, sizeof magic, 0)) < 0) {
             it->err = BW_ERR_IO;
-            snprintf(it->note, sizeof it->note, "read error: %s", strerror(errno));
-            break;
+            snprintf(it->note, sizeof it->note, "%s", strerror(errno));
+            goto out;
+        }
+        if (is_compressed(magic, (size_t)n)) {
+            if (lseek(src.fd, (off_t)n, SEEK_SET) < 0 ||
+                !(src.stream = bw_stream_new(src.fd, magic, (size_t)n))) {
+                it->err = BW_ERR_NOMEM;
+                goto out;
+            }
+        } else {
+            struct stat st;
+            src.off = it->begin;
+            src.end = it->end;
+            if (src.end == 0 && fstat(src.fd, &st) == 0)
+                src.end = (uint64_t)st.st_size;
+            if (it->chunk > 0 && r->header)
+                chunk_header(&p, r, src.fd);
         }
     }
+    if (source_fill(&src, buf, &len, len + STREAM_BLOCK) != 0)
+        goto read_error;
+    if (it->chunk == 0) {
+        pos = r->header ? r->header(&p, buf, len) : 0;
+        p.line = 1 + count_nl(buf, pos);
+    }
+    if (reject(rc, it, &p))
+        goto out;
+    for (;;) {
+        size_t used = r->feed(&p, buf + pos, len - pos, src.eof);
+        pos += used;
+        if (p.stopped || src.eof)
+            break;
+        it->st.bytes += pos;
+        memmove(buf, buf + pos, len - pos); /* keep the unfinished record */
+        len -= pos;
+        pos = 0;
+        if (len >= cap - 1) {
+            /* A whole buffer without a record end: drop through the next
+             * newline and count it. */
+            bw_parse_skip(&p, BW_SKIP_TOO_LONG, p.line, buf, 40);
+            it->st.bytes += len;
+            len = 0;
+            for (;;) {
+                if (source_fill(&src, buf, &len, cap) != 0)
+                    goto read_error;
+                char *nl = memchr(buf, '\n', len);
+                if (nl || src.eof) {
+                    size_t k = nl ? (size_t)(nl - buf) + 1 : len;
+                    it->st.bytes += k;
+                    memmove(buf, buf + k, len - k);
+                    len -= k;
+                    p.line += nl != NULL;
+                    break;
+                }
+                it->st.bytes += len;
+                len = 0;
+            }
+        }
+        if (source_fill(&src, buf, &len, len + STREAM_BLOCK < cap ? len + STREAM_BLOCK : cap))
+            goto read_error;
+    }
     it->st.bytes += pos;
-    if (!it->err && bw_stream_problem(o->stream))
+    it->lines = p.line - 1;
+    if (src.stream && bw_stream_problem(src.stream))
         snprintf(it->note, sizeof it->note, "%s; read what came before it",
-                 bw_stream_problem(o->stream));
+                 bw_stream_problem(src.stream));
     if (p.stopped)
         rc->stop = 1;
+    goto out;
+read_error:
+    it->err = BW_ERR_IO;
+    snprintf(it->note, sizeof it->note, "read error: %s", strerror(errno));
 out:
+    if (!it->stdin_probe) {
+        bw_stream_free(src.stream);
+        if (src.fd >= 0)
+            close(src.fd);
+    }
+    free(buf);
     parse_fini(&p, it);
 }
 
@@ -599,93 +700,107 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&rc->mu);
         if (i >= rc->nitems)
             break;
-        item *it = &rc->items[i];
-        if (it->o->map)
-            run_mapped(rc, it, w->ectx);
-        else
-            run_streamed(rc, it, w->ectx);
+        run_item(rc, &rc->items[i], w->ectx);
     }
     return NULL;
 }
 
-/* Chooses chunk boundaries at newlines; returns the number of chunks. */
-static int split_points(const char *b, size_t n, int want, size_t *cuts)
+/* Chooses chunk boundaries just after newlines; returns the number of
+ * chunks (cuts[0..k] are their bounds). */
+static int split_points(const char *path, uint64_t size, int want, uint64_t *cuts)
 {
-    int k = 0;
+    int k = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+    char probe_buf[64 * 1024];
     cuts[k++] = 0;
-    for (int c = 1; c < want; c++) {
-        size_t at = n / (size_t)want * (size_t)c;
+    for (int c = 1; fd >= 0 && c < want; c++) {
+        uint64_t at = size / (uint64_t)want * (uint64_t)c;
+        long n;
         if (at <= cuts[k - 1])
             continue;
-        const char *nl = memchr(b + at, '\n', n - at);
-        if (!nl)
+        if ((n = pread_full(fd, probe_buf, sizeof probe_buf, at)) <= 0)
             break;
-        at = (size_t)(nl - b) + 1;
-        if (at >= n)
+        const char *nl = memchr(probe_buf, '\n', (size_t)n);
+        if (!nl)
+            continue; /* a very long line here: no cut */
+        at += (uint64_t)(nl - probe_buf) + 1;
+        if (at >= size)
             break;
         cuts[k++] = at;
     }
-    cuts[k] = n;
+    if (fd >= 0)
+        close(fd);
+    cuts[k] = size;
     return k;
+}
+
+static int push_item(run_ctx *rc, size_t *cap, const item *it)
+{
+    if ((size_t)rc->nitems == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        item *ni = realloc(rc->items, nc * sizeof *ni);
+        if (!ni)
+            return -1;
+        rc->items = ni;
+        *cap = nc;
+    }
+    rc->items[rc->nitems++] = *it;
+    return 0;
 }
 
 int bw_ingest_run(bw_ingest *in, bw_record_fn fn, void *const *ctx, int nctx, bw_errbuf *eb)
 {
     run_ctx rc;
-    opened *ops = NULL;
-    int first_err = BW_OK, nworkers, rcode = BW_OK;
+    probe stdin_probe;
+    int first_err = BW_OK, nworkers, rcode = BW_OK, have_stdin = 0;
+    size_t itcap = 0;
     worker *ws = NULL;
     memset(&rc, 0, sizeof rc);
+    memset(&stdin_probe, 0, sizeof stdin_probe);
+    stdin_probe.fd = -1;
     rc.in = in;
     rc.fn = fn;
     if (nctx < 1)
         return bw_errf(eb, BW_ERR_USAGE, "bw_ingest_run: need at least one context");
-    if (!(ops = calloc((size_t)in->nfiles + 1, sizeof *ops)))
-        return bw_errf(eb, BW_ERR_NOMEM, "out of memory");
-    /* Open and detect every file up front (cheap: mmap or a first block),
-     * so chunking decisions can be made. Items are built in file order. */
-    size_t itcap = (size_t)in->nfiles * (size_t)(nctx > 1 ? nctx : 1) + 1;
-    if (!(rc.items = calloc(itcap, sizeof *rc.items))) {
-        rcode = bw_errf(eb, BW_ERR_NOMEM, "out of memory");
-        goto out;
-    }
+    /* Plan: sniff every file, pick its reader, cut large plain files. */
     for (int i = 0; i < in->nfiles; i++) {
         in_file *f = &in->files[i];
-        opened *o = &ops[i];
+        probe pr;
         bw_errbuf feb;
-        int e = open_file(in, f, o, &feb);
-        if (e != BW_OK) {
+        item it;
+        int e;
+        int is_stdin = strcmp(f->path, "-") == 0;
+        memset(&it, 0, sizeof it);
+        it.file = i;
+        if (is_stdin && have_stdin) {
+            snprintf(f->st.note, sizeof f->st.note, "stdin named twice; read once");
+            continue;
+        }
+        if ((e = probe_open(f->path, &pr, &feb)) != BW_OK) {
             f->st.error = e;
-            snprintf(f->st.note, sizeof f->st.note, "%.150s", feb.msg);
+            snprintf(f->st.note, sizeof f->st.note, "%.200s", feb.msg);
             if (!first_err) {
                 first_err = e;
                 bw_errf(eb, e, "%s", feb.msg);
             }
-            close_opened(o);
+            probe_free(&pr);
             continue;
         }
-        const char *sb = o->map ? o->map : o->buf;
-        size_t sn = o->map ? o->maplen : o->buflen;
-        if (sn > SNIFF_BYTES)
-            sn = SNIFF_BYTES;
-        if (sn == 0) {
-            close_opened(o); /* empty file: nothing to read, not an error */
-            snprintf(f->st.note, sizeof f->st.note, "empty");
+        if (pr.nhead == 0) {
+            snprintf(f->st.note, sizeof f->st.note, "empty"); /* nothing to read */
+            probe_free(&pr);
             continue;
         }
-        if (in->opts.format != BW_FMT_AUTO) {
-            o->reader = bw_reader_get(in->opts.format);
-        } else {
-            int score;
-            o->reader = detect(sb, sn, &score);
-        }
-        if (!o->reader) {
+        it.reader = in->opts.format != BW_FMT_AUTO ? bw_reader_get(in->opts.format)
+                                                   : detect(pr.head, pr.nhead);
+        if (!it.reader) {
             snprintf(f->st.note, sizeof f->st.note,
                      "%snot a supported format (tried zeek, zeek-json, ecs, asim-csv, "
                      "asim-json, eve)%s", f->explicit_path ? "" : "skipped: ",
-                     headerless_tsv(sb, sn) ? "; it looks like Zeek TSV without its #fields "
-                                              "header, so its columns cannot be known" : "");
-            close_opened(o);
+                     headerless_tsv(pr.head, pr.nhead)
+                         ? "; it looks like Zeek TSV without its #fields header, so its "
+                           "columns cannot be known"
+                         : "");
+            probe_free(&pr);
             if (!f->explicit_path)
                 continue; /* found in a directory walk: README, labels, ... */
             f->st.error = BW_ERR_FORMAT;
@@ -695,45 +810,37 @@ int bw_ingest_run(bw_ingest *in, bw_record_fn fn, void *const *ctx, int nctx, bw
             }
             continue;
         }
-        f->st.format = o->reader->format;
-        size_t cuts[65];
-        int nchunks = 1;
-        if (o->map && nctx > 1 && o->maplen >= CHUNK_MIN && o->reader->splittable &&
-            o->reader->splittable(sb, sn)) {
-            int want = nctx * 2 > 64 ? 64 : nctx * 2;
-            nchunks = split_points(o->map, o->maplen, want, cuts);
-        } else {
-            cuts[0] = 0;
-            cuts[1] = o->map ? o->maplen : 0;
+        f->st.format = it.reader->format;
+        if (is_stdin) {
+            stdin_probe = pr;
+            have_stdin = 1;
+            it.stdin_probe = &stdin_probe;
+            if (push_item(&rc, &itcap, &it) != 0)
+                goto nomem;
+            continue;
         }
+        uint64_t cuts[65];
+        int nchunks = 1;
+        cuts[0] = 0;
+        cuts[1] = 0;
+        if (!pr.compressed && nctx > 1 && pr.size >= CHUNK_MIN && it.reader->splittable &&
+            it.reader->splittable(pr.head, pr.nhead)) {
+            int want = nctx * 2 > 64 ? 64 : nctx * 2;
+            nchunks = split_points(f->path, pr.size, want, cuts);
+        }
+        probe_free(&pr);
         for (int c = 0; c < nchunks; c++) {
-            if ((size_t)rc.nitems == itcap) {
-                size_t nc = itcap * 2;
-                item *ni = realloc(rc.items, nc * sizeof *ni);
-                if (!ni) {
-                    rcode = bw_errf(eb, BW_ERR_NOMEM, "out of memory");
-                    goto out;
-                }
-                memset(ni + itcap, 0, (nc - itcap) * sizeof *ni);
-                rc.items = ni;
-                itcap = nc;
-            }
-            item *it = &rc.items[rc.nitems++];
-            it->file = i;
-            it->chunk = c;
-            it->begin = cuts[c];
-            it->end = cuts[c + 1];
-            it->o = o;
+            it.chunk = c;
+            it.begin = cuts[c];
+            it.end = cuts[c + 1];
+            if (push_item(&rc, &itcap, &it) != 0)
+                goto nomem;
         }
     }
     /* Run. */
-    nworkers = nctx;
-    if (nworkers > rc.nitems)
-        nworkers = rc.nitems > 0 ? rc.nitems : 1;
-    if (!(ws = calloc((size_t)nworkers, sizeof *ws))) {
-        rcode = bw_errf(eb, BW_ERR_NOMEM, "out of memory");
-        goto out;
-    }
+    nworkers = nctx < rc.nitems ? nctx : (rc.nitems > 0 ? rc.nitems : 1);
+    if (!(ws = calloc((size_t)nworkers, sizeof *ws)))
+        goto nomem;
     pthread_mutex_init(&rc.mu, NULL);
     if (nworkers == 1) {
         ws[0].rc = &rc;
@@ -789,13 +896,14 @@ int bw_ingest_run(bw_ingest *in, bw_record_fn fn, void *const *ctx, int nctx, bw
         for (int i = 0; i < in->nfiles; i++)
             for (int d = 0; d < in->files[i].ndiag; d++)
                 in->diags[in->ndiags++] = in->files[i].diag[d];
-    if (rc.stop && !rcode && !first_err)
+    if (rc.stop && !first_err)
         rcode = BW_ERR_STOPPED;
+    goto out;
+nomem:
+    rcode = bw_errf(eb, BW_ERR_NOMEM, "out of memory");
 out:
-    for (int i = 0; ops && i < in->nfiles; i++)
-        if (ops[i].is_open)
-            close_opened(&ops[i]);
-    free(ops);
+    if (have_stdin)
+        probe_free(&stdin_probe);
     free(rc.items);
     free(ws);
     return rcode ? rcode : first_err;

@@ -7,6 +7,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_COLS 256
 
@@ -22,6 +25,7 @@ typedef struct zeek_state {
     int ncols;
     uint8_t col[MAX_COLS];
     int have_fields;
+    int last_needed; /* index of the last column the record uses */
     int other_log; /* #path names a log that is not a session log */
 } zeek_state;
 
@@ -141,6 +145,10 @@ static void directive(bw_parse *p, zeek_state *z, const char *s, size_t n)
             v = e + 1;
         }
         z->ncols = k;
+        z->last_needed = 0;
+        for (int i = 0; i < k; i++)
+            if (z->col[i] != C_IGNORE)
+                z->last_needed = i;
         z->have_fields = have_ts && have_h;
         if (!z->have_fields)
             p->reject = "a Zeek log without ts and id.resp_h columns";
@@ -216,75 +224,145 @@ static int64_t parse_secs_us(const char *s, size_t n)
     return sec * 1000000 + us;
 }
 
-/* Parses one data line into r; returns 0 or the skip reason + 1. */
-static int parse_line(const zeek_state *z, const char *s, size_t n, bw_record *r)
+/* Index of the next separator or newline at or after i (n when none).
+ * Fields are short, so one 16-byte compare usually finds it; this beats a
+ * memchr call per field by a wide margin. */
+static inline size_t next_sep(const char *b, size_t i, size_t n, char sep)
 {
-    const char *end = s + n, *f = s;
-    int k = 0, have_ts = 0;
+#ifdef __SSE2__
+    const __m128i vs = _mm_set1_epi8(sep), vn = _mm_set1_epi8('\n');
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, vs), _mm_cmpeq_epi8(v, vn)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && b[i] != sep && b[i] != '\n')
+        i++;
+    return i;
+}
+
+/* From b[i] to the end of the line: sets *eol to the newline's index (n
+ * when none) and returns the number of separators before it. Counting the
+ * columns nobody reads this way keeps the column check without a branchy
+ * per-field loop. */
+static size_t count_to_eol(const char *b, size_t i, size_t n, char sep, size_t *eol)
+{
+    size_t seps = 0;
+#ifdef __SSE2__
+    const __m128i vs = _mm_set1_epi8(sep), vn = _mm_set1_epi8('\n');
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+        unsigned mn = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vn));
+        unsigned ms = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vs));
+        if (mn) {
+            unsigned before = (1u << __builtin_ctz(mn)) - 1;
+            *eol = i + (size_t)__builtin_ctz(mn);
+            return seps + (size_t)__builtin_popcount(ms & before);
+        }
+        seps += (size_t)__builtin_popcount(ms);
+        i += 16;
+    }
+#endif
+    while (i < n && b[i] != '\n')
+        seps += b[i++] == sep;
+    *eol = i;
+    return seps;
+}
+
+/* Stores field [f, f+fl) of column c into r; 0 or a skip reason + 1. */
+static int field(const zeek_state *z, enum col c, const char *f, size_t fl, bw_record *r,
+                 int *have_ts)
+{
+    int64_t v;
+    if (c == C_IGNORE || is_unset(z, f, fl))
+        return 0;
+    switch (c) {
+    case C_TS:
+        if (bw_time_parse(f, fl, &r->ts_us) != 0)
+            return BW_SKIP_BAD_TIME + 1;
+        *have_ts = 1;
+        break;
+    case C_ORIG_H:
+        if (bw_ip_parse(f, fl, &r->src_ip) != 0)
+            return BW_SKIP_BAD_IP + 1;
+        break;
+    case C_RESP_H:
+        if (bw_ip_parse(f, fl, &r->dst_ip) != 0)
+            return BW_SKIP_BAD_IP + 1;
+        break;
+    case C_ORIG_P:
+    case C_RESP_P:
+        if ((v = parse_uint(f, fl)) < 0 || v > 65535)
+            return BW_SKIP_BAD_NUMBER + 1;
+        *(c == C_ORIG_P ? &r->src_port : &r->dst_port) = (int32_t)v;
+        break;
+    case C_ORIG_BYTES:
+    case C_RESP_BYTES:
+        if ((v = parse_uint(f, fl)) < 0)
+            return BW_SKIP_BAD_NUMBER + 1;
+        *(c == C_ORIG_BYTES ? &r->src_bytes : &r->dst_bytes) = v;
+        break;
+    case C_DURATION:
+        if ((v = parse_secs_us(f, fl)) < 0)
+            return BW_SKIP_BAD_NUMBER + 1;
+        r->duration_us = v;
+        break;
+    case C_PROTO:
+        r->transport.p = f;
+        r->transport.n = fl;
+        break;
+    case C_CONN_STATE:
+        r->conn_state.p = f;
+        r->conn_state.n = fl;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* Parses the data line starting at b[i] into r and sets *eol to the index
+ * of its newline (n when the buffer ends first). Returns 0 or the skip
+ * reason + 1; after a bad field it only looks for the end of the line. */
+static int parse_line(const zeek_state *z, const char *b, size_t i, size_t n, size_t *eol,
+                      bw_record *r)
+{
+    int k = 0, have_ts = 0, why = 0;
     bw_record_clear(r);
     r->flags = BW_REC_CAT_NETWORK;
-    for (;; k++) {
-        const char *e = memchr(f, z->sep, (size_t)(end - f));
-        if (!e)
-            e = end;
+    for (;;) {
+        size_t e = next_sep(b, i, n, z->sep);
+        int last = e >= n || b[e] == '\n';
+        size_t fe = (last && e > i && b[e - 1] == '\r') ? e - 1 : e;
         if (k >= z->ncols)
-            return BW_SKIP_COLUMNS + 1;
-        size_t fl = (size_t)(e - f);
-        enum col c = (enum col)z->col[k];
-        if (c != C_IGNORE && !is_unset(z, f, fl)) {
-            int64_t v;
-            switch (c) {
-            case C_TS:
-                if (bw_time_parse(f, fl, &r->ts_us) != 0)
-                    return BW_SKIP_BAD_TIME + 1;
-                have_ts = 1;
-                break;
-            case C_ORIG_H:
-                if (bw_ip_parse(f, fl, &r->src_ip) != 0)
-                    return BW_SKIP_BAD_IP + 1;
-                break;
-            case C_RESP_H:
-                if (bw_ip_parse(f, fl, &r->dst_ip) != 0)
-                    return BW_SKIP_BAD_IP + 1;
-                break;
-            case C_ORIG_P:
-            case C_RESP_P:
-                if ((v = parse_uint(f, fl)) < 0 || v > 65535)
-                    return BW_SKIP_BAD_NUMBER + 1;
-                *(c == C_ORIG_P ? &r->src_port : &r->dst_port) = (int32_t)v;
-                break;
-            case C_ORIG_BYTES:
-            case C_RESP_BYTES:
-                if ((v = parse_uint(f, fl)) < 0)
-                    return BW_SKIP_BAD_NUMBER + 1;
-                *(c == C_ORIG_BYTES ? &r->src_bytes : &r->dst_bytes) = v;
-                break;
-            case C_DURATION:
-                if ((v = parse_secs_us(f, fl)) < 0)
-                    return BW_SKIP_BAD_NUMBER + 1;
-                r->duration_us = v;
-                break;
-            case C_PROTO:
-                r->transport.p = f;
-                r->transport.n = fl;
-                break;
-            case C_CONN_STATE:
-                r->conn_state.p = f;
-                r->conn_state.n = fl;
-                break;
-            default:
-                break;
-            }
-        }
-        if (e == end)
+            why = BW_SKIP_COLUMNS + 1;
+        else
+            why = field(z, (enum col)z->col[k], b + i, fe - i, r, &have_ts);
+        k++;
+        if (last) {
+            *eol = e;
             break;
-        f = e + 1;
+        }
+        if (!why && k > z->last_needed) {
+            k += (int)count_to_eol(b, e + 1, n, z->sep, eol) + 1;
+            break;
+        }
+        if (why) {
+            const char *nl = memchr(b + e, '\n', n - e);
+            *eol = nl ? (size_t)(nl - b) : n;
+            return why;
+        }
+        i = e + 1;
     }
-    if (k + 1 != z->ncols)
+    if (why)
+        return why;
+    if (k != z->ncols)
         return BW_SKIP_COLUMNS + 1;
-    if (!have_ts)
-        return BW_SKIP_NO_TIME + 1;
-    return 0;
+    return have_ts ? 0 : BW_SKIP_NO_TIME + 1;
 }
 
 static size_t feed(bw_parse *p, const char *buf, size_t n, int eof)
@@ -294,18 +372,18 @@ static size_t feed(bw_parse *p, const char *buf, size_t n, int eof)
     bw_record r;
     while (pos < n && !p->stopped) {
         const char *s = buf + pos;
-        const char *nl = memchr(s, '\n', n - pos);
-        size_t len;
-        int partial = 0;
-        if (!nl) {
-            if (!eof)
-                break;
-            len = n - pos;
-            partial = 1;
+        size_t eol, len;
+        int why = 0;
+        if (s[0] == '#' || s[0] == '\n' || s[0] == '\r' || !z->have_fields || z->other_log) {
+            const char *nl = memchr(s, '\n', n - pos);
+            eol = nl ? (size_t)(nl - buf) : n;
         } else {
-            len = (size_t)(nl - s);
+            why = parse_line(z, buf, pos, n, &eol, &r);
         }
-        size_t adv = len + (partial ? 0 : 1);
+        int partial = eol >= n;
+        if (partial && !eof)
+            break; /* wait for the rest of the line */
+        len = eol - pos;
         if (len && s[len - 1] == '\r')
             len--;
         if (len > p->max_record) {
@@ -319,18 +397,14 @@ static size_t feed(bw_parse *p, const char *buf, size_t n, int eof)
             bw_parse_skip(p, BW_SKIP_NOT_SESSION, p->line, "", 0);
         } else if (!z->have_fields) {
             bw_parse_skip(p, BW_SKIP_COLUMNS, p->line, "no #fields header", 17);
+        } else if (why == 0) {
+            bw_parse_emit(p, &r); /* a last line without its newline counts if whole */
         } else {
-            int why = parse_line(z, s, len, &r);
-            if (why == 0) { /* a last line without its newline counts if whole */
-                bw_parse_emit(p, &r);
-            } else {
-                bw_skip reason = (bw_skip)(why - 1);
-                if (partial) /* the input ends inside this line */
-                    reason = BW_SKIP_TRUNCATED;
-                bw_parse_skip(p, reason, p->line, s, len);
-            }
+            /* When the input ends inside the line, it is truncated. */
+            bw_parse_skip(p, partial ? BW_SKIP_TRUNCATED : (bw_skip)(why - 1), p->line, s,
+                          len);
         }
-        pos += adv;
+        pos = partial ? n : eol + 1;
         if (!partial)
             p->line++;
     }
