@@ -154,6 +154,8 @@ bw_ingest *bw_ingest_new(const bw_ingest_opts *opts)
         in->opts.threads = bw_cpu_count();
     if (in->opts.max_record == 0)
         in->opts.max_record = 1u << 20;
+    if (in->opts.chunk_min == 0)
+        in->opts.chunk_min = CHUNK_MIN;
     return in;
 }
 
@@ -823,7 +825,7 @@ int bw_ingest_run(bw_ingest *in, bw_record_fn fn, void *const *ctx, int nctx, bw
         int nchunks = 1;
         cuts[0] = 0;
         cuts[1] = 0;
-        if (!pr.compressed && nctx > 1 && pr.size >= CHUNK_MIN && it.reader->splittable &&
+        if (!pr.compressed && nctx > 1 && pr.size >= in->opts.chunk_min && it.reader->splittable &&
             it.reader->splittable(pr.head, pr.nhead)) {
             int want = nctx * 2 > 64 ? 64 : nctx * 2;
             nchunks = split_points(f->path, pr.size, want, cuts);

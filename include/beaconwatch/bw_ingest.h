@@ -74,6 +74,7 @@ typedef struct bw_ingest_opts {
     bw_format format;    /* BW_FMT_AUTO detects per file */
     int threads;         /* worker threads; 0 = number of CPUs */
     uint32_t max_record; /* cap on one line/document in bytes; 0 = 1 MiB */
+    uint64_t chunk_min;  /* split plain files from this size on; 0 = 32 MiB */
 } bw_ingest_opts;
 
 typedef struct bw_ingest bw_ingest;

@@ -16,7 +16,8 @@ static int ngot;
 static void keep(bw_str *s, char *buf)
 {
     size_t n = s->n < 31 ? s->n : 31;
-    memcpy(buf, s->p, n);
+    if (n)
+        memcpy(buf, s->p, n);
     buf[n] = 0;
     s->p = buf;
     s->n = n;
