@@ -19,6 +19,16 @@ int bw_cmd_records(int argc, char **argv);
 int bw_cmd_formats(int argc, char **argv);
 int bw_cmd_detect(int argc, char **argv);
 int bw_cmd_generate(int argc, char **argv);
+int bw_cmd_config(int argc, char **argv);
+
+/* Creates the named rules into out[0..n), applies the configuration file
+ * (NULL for none; its ingest section fills io where still default), then
+ * each "RULE.PARAM=VALUE" of sets. Returns 0 or an exit code, after
+ * printing the error. The caller frees out[] in every case. */
+int cli_rules_setup(const char *const *names, int n, const char *config,
+                    const char *const *sets, int nsets, bw_rule **out, bw_ingest_opts *io);
+/* Applies one "RULE.PARAM=VALUE" to the rule of that name among rules. */
+int cli_apply_set(const char *kv, bw_rule **rules, int nrules);
 
 /* Prints "beaconwatch: <msg>" to stderr. */
 void cli_err(const char *fmt, ...)

@@ -235,43 +235,6 @@ static int add_rules(const char *arg, const char **names, int *n)
     return 0;
 }
 
-/* Applies "RULE.PARAM=VALUE" to the matching rules. "sentinel.X" also
- * applies to the sentinel presets. */
-static int apply_set(const char *kv, bw_rule **rules, int nrules)
-{
-    const char *eq = strchr(kv, '='), *dot = strchr(kv, '.');
-    char rule[64], key[128];
-    int applied = 0;
-    bw_errbuf eb = {{0}};
-    if (!eq || !dot || dot > eq || (size_t)(dot - kv) >= sizeof rule ||
-        (size_t)(eq - dot - 1) >= sizeof key || eq == dot + 1) {
-        cli_err("--set %s: expected RULE.PARAM=VALUE", kv);
-        return -1;
-    }
-    snprintf(rule, sizeof rule, "%.*s", (int)(dot - kv), kv);
-    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-    for (int i = 0; i < nrules; i++) {
-        const char *rn = bw_rule_name(rules[i]);
-        size_t l = strlen(rule);
-        if (strcmp(rn, rule) == 0 || (strncmp(rn, rule, l) == 0 && rn[l] == '-')) {
-            if (bw_rule_set(rules[i], key, eq + 1, &eb) != BW_OK) {
-                cli_err("--set %s: %s", kv, eb.msg);
-                return -1;
-            }
-            applied = 1;
-        }
-    }
-    if (!applied) {
-        const char *const *known = bw_rule_names();
-        for (int i = 0; known[i]; i++)
-            if (strncmp(known[i], rule, strlen(rule)) == 0)
-                return 0; /* a known rule that is not selected: ignore */
-        cli_err("--set %s: no rule named '%s'", kv, rule);
-        return -1;
-    }
-    return 0;
-}
-
 int bw_cmd_detect(int argc, char **argv)
 {
     enum { O_NOW = 256, O_START, O_END, O_ALL, O_SET, O_GROUP, O_INTERNAL, O_CONFIG, O_STORE };
@@ -290,6 +253,7 @@ int bw_cmd_detect(int argc, char **argv)
     const char *names[MAX_RULES];
     const char *sets[MAX_SETS];
     int nnames = 0, nsets = 0, quiet = 0, c, rc = BW_EXIT_OK, err, nt;
+    const char *config = NULL;
     enum output out = isatty(1) ? OUT_TABLE : OUT_NDJSON;
     bw_run run = {BW_UNSET, BW_UNSET, BW_UNSET, BW_UNSET, 0};
     bw_ingest_opts io = {0};
@@ -347,9 +311,7 @@ int bw_cmd_detect(int argc, char **argv)
                      c == O_GROUP ? "group_by" : "internal", optarg);
             sets[nsets++] = setbuf_[c == O_GROUP ? 0 : 1];
             break;
-        case O_CONFIG:
-            cli_err("--config: configuration files are not supported by this build yet");
-            return BW_EXIT_USAGE;
+        case O_CONFIG: config = optarg; break;
         case O_STORE:
             cli_err("--store: the findings store is not part of this build yet");
             return BW_EXIT_USAGE;
@@ -366,22 +328,25 @@ int bw_cmd_detect(int argc, char **argv)
     }
     if (nnames == 0)
         names[nnames++] = "elastic";
-    nt = io.threads > 0 ? io.threads : bw_cpu_count();
-    if (!(w = calloc((size_t)nt, sizeof *w)) || !(ctx = calloc((size_t)nt, sizeof *ctx)))
-        goto nomem;
-    for (int i = 0; i < nnames; i++) {
-        if (!(w[0].rules[i] = bw_rule_new(names[i], &eb))) {
-            cli_err("%s", eb.msg);
-            rc = BW_EXIT_FAIL;
-            goto out;
+    {
+        /* Rules are set up once on a probe slot to learn the thread count
+         * from the configuration, then cloned per worker. */
+        bw_rule *first[MAX_RULES] = {0};
+        if ((rc = cli_rules_setup(names, nnames, config, sets, nsets, first, &io)) != 0) {
+            for (int i = 0; i < nnames; i++)
+                bw_rule_free(first[i]);
+            return rc;
         }
-        w[0].nrules++;
+        nt = io.threads > 0 ? io.threads : bw_cpu_count();
+        if (!(w = calloc((size_t)nt, sizeof *w)) || !(ctx = calloc((size_t)nt, sizeof *ctx))) {
+            for (int i = 0; i < nnames; i++)
+                bw_rule_free(first[i]);
+            goto nomem;
+        }
+        for (int i = 0; i < nnames; i++)
+            w[0].rules[i] = first[i];
+        w[0].nrules = nnames;
     }
-    for (int i = 0; i < nsets; i++)
-        if (apply_set(sets[i], w[0].rules, w[0].nrules) != 0) {
-            rc = BW_EXIT_USAGE;
-            goto out;
-        }
     for (int t = 1; t < nt; t++)
         for (int i = 0; i < nnames; i++) {
             if (!(w[t].rules[i] = bw_rule_clone(w[0].rules[i], &eb)))

@@ -12,6 +12,7 @@ static const struct {
     {"detect", bw_cmd_detect, "run beaconing rules over session logs"},
     {"records", bw_cmd_records, "print the normalized session records (or --count them)"},
     {"formats", bw_cmd_formats, "list the input formats and the fields each maps"},
+    {"config", bw_cmd_config, "print the effective configuration (--print)"},
     {"generate", bw_cmd_generate, "write a seeded synthetic workload (for demos and benchmarks)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
