@@ -48,7 +48,9 @@ static void print_rule(const bw_rule *r)
         char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
         char *eq = memchr(line, '=', len);
-        if (eq) {
+        if (len && line[0] == '#') {
+            printf("  %.*s\n", (int)len, line);
+        } else if (eq) {
             char *k = line, *ke = eq, *v = eq + 1;
             while (ke > k && ke[-1] == ' ')
                 ke--;

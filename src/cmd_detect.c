@@ -347,6 +347,21 @@ int bw_cmd_detect(int argc, char **argv)
             w[0].rules[i] = first[i];
         w[0].nrules = nnames;
     }
+    if (run.now_us != BW_UNSET) {
+        /* Knowing `now` before reading lets elastic bucket directly (memory
+         * by buckets, not by seconds). */
+        char now[48];
+        snprintf(now, sizeof now, "%lld.%06lld", (long long)(run.now_us / 1000000),
+                 (long long)(run.now_us % 1000000 < 0 ? -(run.now_us % 1000000)
+                                                      : run.now_us % 1000000));
+        for (int i = 0; i < nnames; i++)
+            if (strcmp(names[i], "elastic") == 0 &&
+                bw_rule_set(w[0].rules[i], "now", now, &eb) != BW_OK) {
+                cli_err("--now: %s", eb.msg);
+                rc = BW_EXIT_USAGE;
+                goto out;
+            }
+    }
     for (int t = 1; t < nt; t++)
         for (int i = 0; i < nnames; i++) {
             if (!(w[t].rules[i] = bw_rule_clone(w[0].rules[i], &eb)))
