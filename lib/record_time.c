@@ -3,6 +3,7 @@
  * once per record and libc's strptime/timegm are slow and locale-bound. */
 #include "beaconwatch/bw_record.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -152,6 +153,8 @@ static int parse_epoch(const char *s, size_t n, int64_t *out)
     if (i != n)
         return -1;
     if (nd == 0 && intdig >= 13) { /* epoch milliseconds */
+        if (sec > INT64_MAX / 1000)
+            return -1;
         *out = (neg ? -sec : sec) * 1000;
         return 0;
     }

@@ -1,0 +1,8 @@
+/* libFuzzer target for the eve reader; see fuzz_reader.h for what
+ * each input exercises. */
+#include "fuzz_reader.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_reader(&bw_reader_eve, data, size);
+}
