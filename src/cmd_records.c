@@ -51,6 +51,30 @@ static void put_str(FILE *f, const char *key, bw_str s)
         cli_json_str(f, s.p, s.n);
 }
 
+/* event.category as the source wrote it: a JSON array (ECS allows one) is
+ * printed as an array with the whitespace outside its strings removed. */
+static void put_category(FILE *f, bw_str s)
+{
+    int in_str = 0, esc = 0;
+    if (!s.n || s.p[0] != '[') {
+        put_str(f, "event_category", s);
+        return;
+    }
+    fputs(",\"event_category\":", f);
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        if (in_str) {
+            in_str = esc || c != '"';
+            esc = !esc && c == '\\';
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+            continue;
+        }
+        putc(c, f);
+    }
+}
+
 static void put_ip(FILE *f, const char *key, const bw_ip *ip)
 {
     char buf[BW_IP_STRLEN];
@@ -81,7 +105,7 @@ static int print_one(void *ctx, const bw_record *r)
     put_str(f, "process_name", r->process_name);
     put_str(f, "dst_domain", r->dst_domain);
     put_str(f, "event_action", r->event_action);
-    put_str(f, "event_category", r->event_category);
+    put_category(f, r->event_category);
     put_str(f, "conn_state", r->conn_state);
     fputs("}\n", f);
     return ferror(f) ? 1 : 0;

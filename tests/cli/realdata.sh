@@ -59,6 +59,7 @@ expect "zeek-json" '2022-09-29T14:40:56.755299Z 172.16.1.11 8.8.8.8 udp 12166 SH
 r=$(rec "$D/elastic/network_traffic-flow-sample_event.json")
 expect "ecs pretty-printed" '2023-10-16T22:40:20.005000Z ::1 51320 88 64 docker-fleet-agent network_flow' \
   "$(jq -r '"\(.ts) \(.src_ip) \(.src_port) \(.src_bytes) \(.dst_bytes) \(.host_name) \(.event_action)"' <<<"$r")"
+expect "ecs event.category array" '["network"]' "$(jq -c .event_category <<<"$r")"
 r=$(rec "$D/elastic/suricata-test-eve-6-0.log" 1)
 expect "eve flow (+0000 offsets, flow.start)" '2024-07-30T16:48:20.399198Z 10.1.22.212 10.1.46.5 7626 10780 240000358 closed' \
   "$(jq -r '"\(.ts) \(.src_ip) \(.dst_ip) \(.src_bytes) \(.dst_bytes) \(.duration_us) \(.conn_state)"' <<<"$r")"
