@@ -174,10 +174,40 @@ static size_t header(bw_parse *p, const char *buf, size_t n)
 
 /* Unset ('-') and empty ('(empty)') fields both leave the record field
  * unknown: an empty string is no information either. */
-static int is_unset(const zeek_state *z, const char *s, size_t n)
+static inline int is_unset(const zeek_state *z, const char *s, size_t n)
 {
-    return n == 0 || (n == z->unset_len && memcmp(s, z->unset, n) == 0) ||
+    if (n == 0)
+        return 1;
+    if (s[0] != z->unset[0] && s[0] != z->empty[0]) /* most fields: one compare */
+        return 0;
+    return (n == z->unset_len && memcmp(s, z->unset, n) == 0) ||
            (n == z->empty_len && memcmp(s, z->empty, n) == 0);
+}
+
+/* Zeek writes ts as seconds, '.', six digits; parse that shape inline and
+ * leave every other form to bw_time_parse. */
+static inline int parse_ts(const char *s, size_t n, int64_t *us)
+{
+    int64_t sec = 0, frac = 0;
+    size_t i = 0;
+    if (n >= 8 && n <= 19 && s[n - 7] == '.') {
+        for (; i < n - 7; i++) {
+            unsigned d = (unsigned)(s[i] - '0');
+            if (d > 9)
+                goto slow;
+            sec = sec * 10 + d;
+        }
+        for (i = n - 6; i < n; i++) {
+            unsigned d = (unsigned)(s[i] - '0');
+            if (d > 9)
+                goto slow;
+            frac = frac * 10 + d;
+        }
+        *us = sec * 1000000 + frac;
+        return 0;
+    }
+slow:
+    return bw_time_parse(s, n, us);
 }
 
 /* Non-negative integer; -1 on junk or overflow past 2^62. */
@@ -292,7 +322,7 @@ static int field(const zeek_state *z, enum col c, const char *f, size_t fl, bw_r
         return 0;
     switch (c) {
     case C_TS:
-        if (bw_time_parse(f, fl, &r->ts_us) != 0)
+        if (parse_ts(f, fl, &r->ts_us) != 0)
             return BW_SKIP_BAD_TIME + 1;
         *have_ts = 1;
         break;
