@@ -254,23 +254,39 @@ static int64_t parse_secs_us(const char *s, size_t n)
     return sec * 1000000 + us;
 }
 
+/* The separator and newline as 16-byte splats, built once per line. */
+typedef struct sep_splat {
+#ifdef __SSE2__
+    __m128i vs, vn;
+#endif
+    char sep;
+} sep_splat;
+
+static inline void seps_init(sep_splat *v, char sep)
+{
+#ifdef __SSE2__
+    v->vs = _mm_set1_epi8(sep);
+    v->vn = _mm_set1_epi8('\n');
+#endif
+    v->sep = sep;
+}
+
 /* Index of the next separator or newline at or after i (n when none).
  * Fields are short, so one 16-byte compare usually finds it; this beats a
  * memchr call per field by a wide margin. */
-static inline size_t next_sep(const char *b, size_t i, size_t n, char sep)
+static inline size_t next_sep(const sep_splat *v, const char *b, size_t i, size_t n)
 {
 #ifdef __SSE2__
-    const __m128i vs = _mm_set1_epi8(sep), vn = _mm_set1_epi8('\n');
     while (i + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
         unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, vs), _mm_cmpeq_epi8(v, vn)));
+            _mm_or_si128(_mm_cmpeq_epi8(x, v->vs), _mm_cmpeq_epi8(x, v->vn)));
         if (m)
             return i + (size_t)__builtin_ctz(m);
         i += 16;
     }
 #endif
-    while (i < n && b[i] != sep && b[i] != '\n')
+    while (i < n && b[i] != v->sep && b[i] != '\n')
         i++;
     return i;
 }
@@ -289,15 +305,15 @@ static inline size_t bits(unsigned m)
     return c;
 }
 
-static size_t count_to_eol(const char *b, size_t i, size_t n, char sep, size_t *eol)
+static size_t count_to_eol(const sep_splat *sv, const char *b, size_t i, size_t n, size_t *eol)
 {
     size_t seps = 0;
+    char sep = sv->sep;
 #ifdef __SSE2__
-    const __m128i vs = _mm_set1_epi8(sep), vn = _mm_set1_epi8('\n');
     while (i + 16 <= n) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
-        unsigned mn = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vn));
-        unsigned ms = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vs));
+        unsigned mn = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sv->vn));
+        unsigned ms = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sv->vs));
         if (mn) {
             unsigned before = (1u << __builtin_ctz(mn)) - 1;
             *eol = i + (size_t)__builtin_ctz(mn);
@@ -372,10 +388,12 @@ static int parse_line(const zeek_state *z, const char *b, size_t i, size_t n, si
                       bw_record *r)
 {
     int k = 0, have_ts = 0, why = 0;
+    sep_splat sv;
+    seps_init(&sv, z->sep);
     bw_record_clear(r);
     r->flags = BW_REC_CAT_NETWORK;
     for (;;) {
-        size_t e = next_sep(b, i, n, z->sep);
+        size_t e = next_sep(&sv, b, i, n);
         int last = e >= n || b[e] == '\n';
         size_t fe = (last && e > i && b[e - 1] == '\r') ? e - 1 : e;
         if (k >= z->ncols)
@@ -388,7 +406,7 @@ static int parse_line(const zeek_state *z, const char *b, size_t i, size_t n, si
             break;
         }
         if (!why && k > z->last_needed) {
-            k += (int)count_to_eol(b, e + 1, n, z->sep, eol) + 1;
+            k += (int)count_to_eol(&sv, b, e + 1, n, eol) + 1;
             break;
         }
         if (why) {
