@@ -157,16 +157,6 @@ typedef struct csv_state {
     bw_json_val vals[A__COUNT];
 } csv_state;
 
-static size_t count_nl(const char *s, size_t n)
-{
-    size_t c = 0;
-    const char *e = s + n, *q;
-    while (s < e && (q = memchr(s, '\n', (size_t)(e - s)))) {
-        c++;
-        s = q + 1;
-    }
-    return c;
-}
 
 /* Parses one record at s[0..n). Cell k goes to vals[map[k] - 1] when map
  * is given (and map[k] != 0), else to vals[k] for k < cap (the header).
@@ -197,7 +187,7 @@ static int csv_record(const char *s, size_t n, int eof, const uint8_t *map, long
                     rc = CSV_INCOMPLETE;
                     goto out;
                 }
-                lines += (uint32_t)count_nl(s + i, (size_t)(q - (s + i)));
+                lines += (uint32_t)bw_count_lines(s + i, (size_t)(q - (s + i)));
                 i = (size_t)(q - s) + 1;
                 if (i < n && s[i] == '"') {
                     esc = BW_JSON_ESC_CSV;
@@ -469,7 +459,7 @@ static size_t asim_csv_feed(bw_parse *p, const char *buf, size_t n, int eof)
         if (rc == CSV_INCOMPLETE) {
             if (capped) {
                 bw_parse_skip(p, BW_SKIP_TOO_LONG, sline, buf + start, 0);
-                line += count_nl(buf + start, lim);
+                line += bw_count_lines(buf + start, lim);
                 i = start + lim;
                 st->resync = 1;
                 continue;
@@ -477,7 +467,7 @@ static size_t asim_csv_feed(bw_parse *p, const char *buf, size_t n, int eof)
             if (!eof)
                 break;
             bw_parse_skip(p, BW_SKIP_TRUNCATED, sline, buf + start, 0);
-            line += count_nl(buf + start, n - start);
+            line += bw_count_lines(buf + start, n - start);
             i = n;
             break;
         }

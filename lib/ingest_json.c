@@ -46,16 +46,6 @@ void bw_jstream_fini(bw_parse *p)
     p->state = NULL;
 }
 
-static size_t count_nl(const char *s, size_t n)
-{
-    size_t c = 0;
-    const char *e = s + n, *q;
-    while (s < e && (q = memchr(s, '\n', (size_t)(e - s)))) {
-        c++;
-        s = q + 1;
-    }
-    return c;
-}
 
 /* A short excerpt at s for a diagnostic: up to DETAIL_MAX bytes, one line. */
 static bw_str excerpt(const char *s, size_t n)
@@ -185,7 +175,7 @@ size_t bw_jstream_feed(bw_parse *p, bw_jstream *js, const char *buf, size_t n, i
                 bw_str d = excerpt(buf + start, n - start);
                 bw_parse_skip(p, BW_SKIP_TRUNCATED, sline, d.p, d.n);
             }
-            line += count_nl(buf + start, n - start);
+            line += bw_count_lines(buf + start, n - start);
             i = n;
             break;
         }

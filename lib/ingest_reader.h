@@ -76,6 +76,9 @@ int bw_parse_emit(bw_parse *p, const bw_record *r);
 char *bw_parse_scratch_put(bw_parse *p, const char *s, size_t n);
 void bw_parse_scratch_reset(bw_parse *p);
 
+/* Number of '\n' in s[0..n), for keeping p->line right. */
+uint64_t bw_count_lines(const char *s, size_t n);
+
 /* Readers, defined in their own files. */
 extern const bw_reader bw_reader_zeek;
 extern const bw_reader bw_reader_zeek_json;

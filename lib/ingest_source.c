@@ -493,7 +493,7 @@ static void parse_fini(bw_parse *p, item *it)
     it->ndiag = p->ndiag;
 }
 
-static uint64_t count_nl(const char *s, size_t n)
+uint64_t bw_count_lines(const char *s, size_t n)
 {
     uint64_t c = 0;
     const char *end = s + n;
@@ -627,7 +627,7 @@ static void run_item(run_ctx *rc, item *it, void *ectx)
         goto read_error;
     if (it->chunk == 0) {
         pos = r->header ? r->header(&p, buf, len) : 0;
-        p.line = 1 + count_nl(buf, pos);
+        p.line = 1 + bw_count_lines(buf, pos);
     }
     if (reject(rc, it, &p))
         goto out;
