@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and tests need, when missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev zlib1g-dev libzstd-dev
-      nettle-dev libyaml-dev jq python3 zstd gzip time)
+      nettle-dev libyaml-dev libsqlite3-dev jq python3 zstd gzip time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -20,6 +20,20 @@ int bw_cmd_formats(int argc, char **argv);
 int bw_cmd_detect(int argc, char **argv);
 int bw_cmd_generate(int argc, char **argv);
 int bw_cmd_config(int argc, char **argv);
+int bw_cmd_findings(int argc, char **argv);
+int bw_cmd_alerts(int argc, char **argv);
+int bw_cmd_status(int argc, char **argv);
+int bw_cmd_watch(int argc, char **argv);
+
+/* Parses a duration: a number with s, m, h or d ("30d", "90m"; a bare
+ * number is seconds) into microseconds > 0. 0 on success. (cmd_findings.c) */
+int cli_parse_duration(const char *s, int64_t *us);
+
+/* Opens the store at path with bw_store_open flags into *out (opaque
+ * bw_store *), printing the error. Returns 0 or an exit code.
+ * (cmd_findings.c) */
+struct bw_store;
+int cli_store_open(const char *path, unsigned flags, struct bw_store **out);
 
 /* Creates the named rules into out[0..n), applies the configuration file
  * (NULL for none; its ingest section fills io where still default), then

@@ -6,10 +6,17 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include "beaconwatch/bw_store.h"
 
 #define MAX_RULES 8
 #define MAX_SETS 256
+/* Caps of the --store sample: groups and records over all workers (about
+ * 100 bytes a record, so at most ~100 MB). */
+#define CLI_SAMPLE_MAX_GROUPS 200000u
+#define CLI_SAMPLE_MAX_RECORDS 1000000u
 
 enum output { OUT_TABLE, OUT_NDJSON, OUT_CSV, OUT_BULK };
 
@@ -32,7 +39,12 @@ static void usage(FILE *f)
         "      --group-by G    elastic grouping: host_process, src_dst_port, src_dst, src\n"
         "      --internal C    the private side, comma-separated CIDRs (default RFC 1918)\n"
         "      --config FILE   read parameters from a configuration file\n"
-        "      --store PATH    also write findings to the store at PATH\n"
+        "      --store PATH    also write findings (and a sample of the records of each\n"
+        "                      group) to the store at PATH, in one transaction\n"
+        "      --sample N      records sampled per group for drilldown (default 10000,\n"
+        "                      0: none); with --store\n"
+        "      --retain D      with --store: delete findings, samples and alerts older\n"
+        "                      than D (30d, 12h, 3600s) before the run's time\n"
         "  -j, --threads N     worker threads (default: CPUs)\n"
         "  -q, --quiet         no summary on stderr\n"
         "  -h, --help          this text\n\n"
@@ -42,6 +54,9 @@ static void usage(FILE *f)
 typedef struct worker_ctx {
     bw_rule *rules[MAX_RULES];
     int nrules;
+    bw_sampler *sampler; /* with --store: records behind each group */
+    int track_time;      /* with --store: note the latest event time (--retain) */
+    int64_t max_ts;
 } worker_ctx;
 
 static int feed(void *ctx, const bw_record *rec)
@@ -50,6 +65,10 @@ static int feed(void *ctx, const bw_record *rec)
     for (int i = 0; i < w->nrules; i++)
         if (bw_rule_add(w->rules[i], rec) != BW_OK)
             return 1;
+    if (w->track_time && rec->ts_us > w->max_ts)
+        w->max_ts = rec->ts_us;
+    if (w->sampler && bw_sampler_add(w->sampler, rec) != BW_OK)
+        return 1;
     return 0;
 }
 
@@ -69,6 +88,10 @@ typedef struct out_ctx {
     size_t nrows, caprows;
     size_t nfindings;
     int oom;
+    bw_store *store; /* with --store */
+    int64_t ingested_us;
+    int store_err;
+    bw_errbuf store_eb;
 } out_ctx;
 
 static void csv_cell(FILE *f, const char *s)
@@ -90,6 +113,10 @@ static int on_finding(void *ctx, const bw_finding *fd)
 {
     out_ctx *o = ctx;
     o->nfindings++;
+    if (o->store && bw_store_put_finding(o->store, fd, o->ingested_us, &o->store_eb) != BW_OK) {
+        o->store_err = 1;
+        return 1;
+    }
     switch (o->out) {
     case OUT_NDJSON:
         fputs(fd->json, o->f);
@@ -199,6 +226,50 @@ static void free_rows(out_ctx *o)
     o->nrows = o->caprows = 0;
 }
 
+/* With --store: merges the workers' samples, writes them, applies
+ * --retain relative to the run's time, and commits the transaction
+ * opened before the findings. Returns 0 or an exit code. */
+static int store_finish(bw_store *store, worker_ctx *w, int nt, uint32_t per_group,
+                        int64_t retain_us, int64_t now_us, int quiet)
+{
+    bw_errbuf eb = {{0}};
+    uint64_t written = 0, rf = 0, rs = 0, ra = 0;
+    if (w[0].sampler) {
+        for (int t = 1; t < nt; t++)
+            if (bw_sampler_merge(w[0].sampler, w[t].sampler) != BW_OK) {
+                cli_err("out of memory");
+                return BW_EXIT_FAIL;
+            }
+        if (bw_store_put_sample(store, w[0].sampler, per_group, &written, &eb) != BW_OK)
+            goto fail;
+    }
+    if (retain_us != BW_UNSET && now_us != BW_UNSET &&
+        bw_store_retain(store, now_us - retain_us, &rf, &rs, &ra, &eb) != BW_OK)
+        goto fail;
+    if (bw_store_commit(store, &eb) != BW_OK)
+        goto fail;
+    if (!quiet) {
+        if (w[0].sampler) {
+            bw_sampler_stats st;
+            bw_sampler_stats_get(w[0].sampler, &st);
+            fprintf(stderr, "store: %llu sampled records of %llu groups written",
+                    (unsigned long long)written, (unsigned long long)st.groups);
+            if (st.dropped_groups || st.dropped_budget)
+                fprintf(stderr, " (%llu records not sampled: group or memory cap)",
+                        (unsigned long long)(st.dropped_groups + st.dropped_budget));
+            putc('\n', stderr);
+        }
+        if (retain_us != BW_UNSET)
+            fprintf(stderr, "store: retention deleted %llu findings, %llu sampled records, "
+                    "%llu alerts\n", (unsigned long long)rf, (unsigned long long)rs,
+                    (unsigned long long)ra);
+    }
+    return 0;
+fail:
+    cli_err("%s", eb.msg);
+    return BW_EXIT_FAIL;
+}
+
 /* Adds rule names from a comma list; "all" expands to the main rules. */
 static int add_rules(const char *arg, const char **names, int *n)
 {
@@ -237,7 +308,8 @@ static int add_rules(const char *arg, const char **names, int *n)
 
 int bw_cmd_detect(int argc, char **argv)
 {
-    enum { O_NOW = 256, O_START, O_END, O_ALL, O_SET, O_GROUP, O_INTERNAL, O_CONFIG, O_STORE };
+    enum { O_NOW = 256, O_START, O_END, O_ALL, O_SET, O_GROUP, O_INTERNAL, O_CONFIG, O_STORE,
+           O_SAMPLE, O_RETAIN };
     static const struct option opts[] = {
         {"rule", required_argument, NULL, 'r'},    {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},  {"now", required_argument, NULL, O_NOW},
@@ -247,6 +319,8 @@ int bw_cmd_detect(int argc, char **argv)
         {"internal", required_argument, NULL, O_INTERNAL},
         {"config", required_argument, NULL, O_CONFIG},
         {"store", required_argument, NULL, O_STORE},
+        {"sample", required_argument, NULL, O_SAMPLE},
+        {"retain", required_argument, NULL, O_RETAIN},
         {"threads", required_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
@@ -262,6 +336,11 @@ int bw_cmd_detect(int argc, char **argv)
     void **ctx = NULL;
     bw_errbuf eb = {{0}};
     static char setbuf_[2][160];
+    const char *store_path = NULL;
+    bw_store *store = NULL;
+    uint64_t sample_per_group = 10000;
+    int64_t retain_us = BW_UNSET;
+    int64_t max_event_us = BW_UNSET;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:f:o:j:qh", opts, NULL)) != -1) {
@@ -312,9 +391,22 @@ int bw_cmd_detect(int argc, char **argv)
             sets[nsets++] = setbuf_[c == O_GROUP ? 0 : 1];
             break;
         case O_CONFIG: config = optarg; break;
-        case O_STORE:
-            cli_err("--store: the findings store is not part of this build yet");
-            return BW_EXIT_USAGE;
+        case O_STORE: store_path = optarg; break;
+        case O_SAMPLE:
+            if (strcmp(optarg, "0") == 0) {
+                sample_per_group = 0;
+            } else if (cli_parse_count(optarg, &sample_per_group) != 0 ||
+                       sample_per_group > 1000000) {
+                cli_err("--sample %s: expected a count from 0 to 1000000", optarg);
+                return BW_EXIT_USAGE;
+            }
+            break;
+        case O_RETAIN:
+            if (cli_parse_duration(optarg, &retain_us) != 0) {
+                cli_err("--retain %s: expected a duration such as 30d, 12h or 3600s", optarg);
+                return BW_EXIT_USAGE;
+            }
+            break;
         case 'j': io.threads = atoi(optarg); break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return BW_EXIT_OK;
@@ -328,6 +420,12 @@ int bw_cmd_detect(int argc, char **argv)
     }
     if (nnames == 0)
         names[nnames++] = "elastic";
+    if (retain_us != BW_UNSET && !store_path) {
+        cli_err("--retain needs --store");
+        return BW_EXIT_USAGE;
+    }
+    if (store_path && (rc = cli_store_open(store_path, 0, &store)) != 0)
+        return rc;
     {
         /* Rules are set up once on a probe slot to learn the thread count
          * from the configuration, then cloned per worker. */
@@ -368,8 +466,36 @@ int bw_cmd_detect(int argc, char **argv)
                 goto nomem;
             w[t].nrules++;
         }
-    for (int t = 0; t < nt; t++)
+    if (store && sample_per_group > 0) {
+        /* The sample is keyed like elastic's groups (so a finding's
+         * host.name / process.name names its records), else like the
+         * sentinel rule's (source, destination:port). */
+        bw_sample_key key = BW_SAMPLE_SRC_DST_PORT;
+        for (int i = 0; i < nnames; i++)
+            if (strcmp(names[i], "elastic") == 0) {
+                char params[4096];
+                const char *g;
+                bw_rule_params(w[0].rules[i], params, sizeof params);
+                key = BW_SAMPLE_HOST_PROCESS;
+                if ((g = strstr(params, "group_by = "))) {
+                    char val[32];
+                    size_t l = strcspn(g + 11, "\n");
+                    snprintf(val, sizeof val, "%.*s", (int)(l < 31 ? l : 31), g + 11);
+                    if (bw_sample_key_parse(val, &key) != 0)
+                        key = BW_SAMPLE_HOST_PROCESS;
+                }
+            }
+        for (int t = 0; t < nt; t++)
+            if (!(w[t].sampler = bw_sampler_new(key, (uint32_t)sample_per_group,
+                                                CLI_SAMPLE_MAX_GROUPS,
+                                                CLI_SAMPLE_MAX_RECORDS / (uint64_t)nt)))
+                goto nomem;
+    }
+    for (int t = 0; t < nt; t++) {
         ctx[t] = &w[t];
+        w[t].track_time = store != NULL;
+        w[t].max_ts = INT64_MIN;
+    }
     if (!(in = bw_ingest_new(&io)))
         goto nomem;
     for (int i = optind; i < argc; i++)
@@ -390,6 +516,22 @@ int bw_cmd_detect(int argc, char **argv)
         cli_err("%s", eb.msg);
         rc = cli_exit_code(err); /* findings of the files that were read still print */
     }
+    for (int t = 0; store && t < nt; t++)
+        if (w[t].max_ts != INT64_MIN && (max_event_us == BW_UNSET || w[t].max_ts > max_event_us))
+            max_event_us = w[t].max_ts;
+    if (store) {
+        /* One transaction for the whole run: its findings, its sample and
+         * its run records appear together or not at all. */
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        if (run.ingested_us == BW_UNSET)
+            run.ingested_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+        if (bw_store_begin(store, &eb) != BW_OK) {
+            cli_err("%s", eb.msg);
+            rc = BW_EXIT_FAIL;
+            goto out;
+        }
+    }
     for (int i = 0; i < nnames; i++) {
         out_ctx o = {0};
         char summary[512];
@@ -402,11 +544,22 @@ int bw_cmd_detect(int argc, char **argv)
         o.out = out;
         o.f = stdout;
         o.rule = w[0].rules[i];
+        o.store = store;
+        o.ingested_us = run.ingested_us;
         if ((err = bw_rule_finish(w[0].rules[i], &run, on_finding, &o, &eb)) != BW_OK) {
-            cli_err("%s: %s", names[i], eb.msg);
+            cli_err("%s: %s", names[i], o.store_err ? o.store_eb.msg : eb.msg);
             free_rows(&o);
             rc = BW_EXIT_FAIL;
             goto out;
+        }
+        if (store) {
+            if (bw_store_put_run(store, names[i], run.ingested_us, run.now_us, o.nfindings,
+                                 &eb) != BW_OK) {
+                cli_err("%s", eb.msg);
+                free_rows(&o);
+                rc = BW_EXIT_FAIL;
+                goto out;
+            }
         }
         if (o.oom) {
             free_rows(&o);
@@ -424,6 +577,10 @@ int bw_cmd_detect(int argc, char **argv)
                     o.nfindings == 1 ? "" : "s", summary);
         }
     }
+    if (store && (rc = store_finish(store, w, nt, (uint32_t)sample_per_group, retain_us,
+                                    run.now_us != BW_UNSET ? run.now_us : max_event_us,
+                                    quiet)) != 0)
+        goto out;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_err("write error on standard output");
         rc = BW_EXIT_FAIL;
@@ -433,9 +590,12 @@ nomem:
     cli_err("out of memory");
     rc = BW_EXIT_FAIL;
 out:
-    for (int t = 0; w && t < nt; t++)
+    for (int t = 0; w && t < nt; t++) {
         for (int i = 0; i < w[t].nrules; i++)
             bw_rule_free(w[t].rules[i]);
+        bw_sampler_free(w[t].sampler);
+    }
+    bw_store_close(store); /* rolls back what was not committed */
     free(w);
     free(ctx);
     bw_ingest_free(in);

@@ -14,6 +14,10 @@ static const struct {
     {"formats", bw_cmd_formats, "list the input formats and the fields each maps"},
     {"config", bw_cmd_config, "print the effective configuration (--print)"},
     {"generate", bw_cmd_generate, "write a seeded synthetic workload (for demos and benchmarks)"},
+    {"findings", bw_cmd_findings, "read findings back from the store"},
+    {"alerts", bw_cmd_alerts, "run the alert rules over the store and print new alerts"},
+    {"watch", bw_cmd_watch, "follow growing logs, run the rules on schedule into the store"},
+    {"status", bw_cmd_status, "show what the store holds and when each rule last ran"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
