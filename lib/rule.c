@@ -17,6 +17,7 @@ static const struct {
     const bw_rule_ops *ops;
 } registry[] = {
     {"elastic", &bw_rule_elastic_ops},
+    {"beaconwatch", &bw_rule_beaconwatch_ops},
     {"sentinel", &bw_rule_sentinel_ops},
     {"sentinel-panos", &bw_rule_sentinel_ops},
     {"sentinel-wiredata", &bw_rule_sentinel_ops},
@@ -57,7 +58,7 @@ bw_rule *bw_rule_new(const char *name, bw_errbuf *eb)
             return r;
         }
     }
-    bw_errf(eb, BW_ERR_USAGE, "unknown rule '%s' (known: elastic, sentinel, sentinel-panos, "
+    bw_errf(eb, BW_ERR_USAGE, "unknown rule '%s' (known: elastic, beaconwatch, sentinel, sentinel-panos, "
                               "sentinel-wiredata)", name);
     return NULL;
 }

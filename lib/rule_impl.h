@@ -27,5 +27,6 @@ typedef struct bw_rule_ops {
 /* Implementations; each file defines one or more of these. */
 extern const bw_rule_ops bw_rule_elastic_ops;
 extern const bw_rule_ops bw_rule_sentinel_ops; /* also serves the presets */
+extern const bw_rule_ops bw_rule_beaconwatch_ops;
 
 #endif

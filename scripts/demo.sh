@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: generate a labelled 8-hour workload of 50 hosts as ECS NDJSON
 # and Zeek TSV, run both seed rules on it in one pass, and show what each
-# found next to the ground truth.
+# found next to the ground truth, and what Beaconwatch's own detector finds.
 set -euo pipefail
 BW=${1:-build/beaconwatch}
 out=${BW_DEMO_DIR:-build/demo}
@@ -29,9 +29,18 @@ python3 - "$out/labels.csv" "$out/findings.ndjson" <<'PY'
 import csv, json, sys
 labels = list(csv.DictReader(open(sys.argv[1])))
 flagged_hp, flagged_pair = set(), set()
+bw_hp, bw_pair, bw_alerts = set(), set(), 0
 for line in open(sys.argv[2]):
     d = json.loads(line)
-    if "beacon_stats" in d and d["beacon_stats"].get("is_beaconing"):
+    if d.get("rule") == "beaconwatch":
+        if d["beacon"]["alert"]:
+            bw_alerts += 1
+            g = d["group"]
+            if g["by"] == "host_process":
+                bw_hp.add((d["host"]["name"], d["process"]["name"]))
+            elif "destination" in d and "ip" in d["destination"]:
+                bw_pair.add((d["source"]["ip"], d["destination"]["ip"]))
+    elif "beacon_stats" in d and d["beacon_stats"].get("is_beaconing"):
         flagged_hp.add((d["host"]["name"], d["process"]["name"]))
     elif "SrcIpAddr" in d:
         flagged_pair.add((d["SrcIpAddr"], d["DstIpAddr"]))
@@ -44,6 +53,8 @@ print(f"malicious beacons: {len(hp)} (host, process) groups, {len(pairs)} (src, 
 print(f"elastic : flagged {len(flagged_hp)} groups; {len(hp & flagged_hp)} of {len(hp)} malicious, "
       f"{len(bhp & flagged_hp)} benign periodic (NTP, EDR, updates)")
 print(f"sentinel: alerted on {len(flagged_pair)} pairs; {len(pairs & flagged_pair)} of {len(pairs)} malicious")
+print(f"beaconwatch: {bw_alerts} alerts; {len(hp & bw_hp)} of {len(hp)} malicious (host, process) groups, "
+      f"{len(pairs & bw_pair)} of {len(pairs)} malicious pairs, {len(bhp & bw_hp)} benign groups alerted")
 PY
 echo
 echo "outputs: $out/table.txt, $out/findings.ndjson (NDJSON; also --output csv|bulk)"

@@ -26,7 +26,8 @@ static void usage(FILE *f)
         "usage: beaconwatch detect [OPTIONS] INPUT...\n\n"
         "Runs beaconing rules over session logs in one pass and prints the findings.\n\n"
         "  -r, --rule R        rule to run: elastic (default), sentinel, sentinel-panos,\n"
-        "                      sentinel-wiredata, or all; repeat or comma-separate\n"
+        "                      sentinel-wiredata, beaconwatch (our own detector), or\n"
+        "                      all (elastic, sentinel, beaconwatch); repeat or comma-separate\n"
         "  -f, --format F      input format (default auto; see 'beaconwatch formats')\n"
         "  -o, --output O      table (default on a terminal), ndjson (default otherwise),\n"
         "                      csv, bulk (Elasticsearch _bulk NDJSON)\n"
@@ -278,8 +279,8 @@ static int add_rules(const char *arg, const char **names, int *n)
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         const char *const *known = bw_rule_names();
         if (strcmp(tok, "all") == 0) {
-            static const char *const main_rules[] = {"elastic", "sentinel"};
-            for (size_t i = 0; i < 2; i++)
+            static const char *const main_rules[] = {"elastic", "sentinel", "beaconwatch"};
+            for (size_t i = 0; i < 3; i++)
                 if (add_rules(main_rules[i], names, n) != 0)
                     return -1;
             continue;
@@ -299,7 +300,7 @@ static int add_rules(const char *arg, const char **names, int *n)
             }
         if (!found) {
             cli_err("unknown rule '%s' (known: elastic, sentinel, sentinel-panos, "
-                    "sentinel-wiredata, all)", tok);
+                    "sentinel-wiredata, beaconwatch, all)", tok);
             return -1;
         }
     }

@@ -1,0 +1,302 @@
+/* Sleep and jitter estimation for one connection series (see
+ * detect_period.h and docs/detector.md for the method and why). */
+#include "detect_period.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *bw_jm_name(int model)
+{
+    static const char *const names[] = {"constant", "uniform-down", "symmetric", "added"};
+    return model >= 0 && model <= BW_JM_SLIVER ? names[model] : "?";
+}
+
+double bw_norm_sf(double z)
+{
+    return 0.5 * erfc(z / sqrt(2.0));
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_pidx(const void *a, const void *b)
+{
+    const bw_pidx *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p < y->p ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+void bw_bh_adjust(double *pq, size_t n, bw_pidx *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        s[i].p = pq[i];
+        s[i].i = i;
+    }
+    qsort(s, n, sizeof *s, cmp_pidx);
+    double run = 1.0;
+    for (size_t k = n; k-- > 0;) {
+        double q = s[k].p * (double)n / (double)(k + 1);
+        if (q < run)
+            run = q;
+        pq[s[k].i] = run;
+    }
+}
+
+/* Quantile of sorted v (n > 0), linear interpolation. */
+static double quant(const double *v, size_t n, double q)
+{
+    double x = q * (double)(n - 1);
+    size_t i = (size_t)x;
+    if (i + 1 >= n)
+        return v[n - 1];
+    double f = x - (double)i;
+    return v[i] + f * (v[i + 1] - v[i]);
+}
+
+/* How unlikely an operator would configure sleep P: distance to the
+ * nearest multiple of a round step (in hundredths of P), plus a little for
+ * finer steps (more multiples). */
+static double nice_p(double p)
+{
+    static const double steps[] = {1, 5, 10, 15, 30, 60, 300, 600, 900, 1800, 3600, 21600,
+                                   43200, 86400};
+    double best = 1e300;
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && steps[i] <= p * 1.05; i++) {
+        double m = floor(p / steps[i] + 0.5);
+        if (m < 1)
+            m = 1;
+        double c = fabs(p - m * steps[i]) / p / 0.01 + 0.3 * log10(m);
+        if (c < best)
+            best = c;
+    }
+    return best;
+}
+
+/* The same for a jitter fraction: 50 % and 25 % are commoner than 35 %. */
+static double nice_j(double j)
+{
+    static const double steps[] = {0.5, 0.25, 0.1, 0.05};
+    static const double pen[] = {0, 0.3, 0.5, 1.0};
+    double best = 1e300;
+    for (int i = 0; i < 4; i++) {
+        double c = fabs(j - floor(j / steps[i] + 0.5) * steps[i]) / 0.01 + pen[i];
+        if (c < best)
+            best = c;
+    }
+    return best;
+}
+
+/* Log-likelihood of the sorted gaps g (n) when sleeps are uniform on
+ * [a, b] and a beat is missed with probability m: one sleep, two (the
+ * triangle on [2a, 2b]) or more (a normal approximation), plus a small
+ * floor for stray gaps. */
+static double mix_ll(const double *g, size_t n, size_t stride, double a, double b, double m,
+                     double dmax)
+{
+    double w = b - a, mu = (a + b) / 2, var = w * w / 12;
+    double m3 = 3 * mu, v3 = 3 * var, floor_d = 0.01 / dmax;
+    double ll = 0;
+    for (size_t i = 0; i < n; i += stride) {
+        double d = g[i], f = floor_d;
+        if (d >= a && d <= b)
+            f += (1 - m) / w;
+        if (d >= 2 * a && d <= 2 * b)
+            f += (1 - m) * m * (d <= a + b ? d - 2 * a : 2 * b - d) / (w * w);
+        if (m > 0)
+            f += m * m * exp(-(d - m3) * (d - m3) / (2 * v3)) / sqrt(2 * 3.141592653589793 * v3);
+        ll += log(f);
+    }
+    return ll;
+}
+
+/* Upper edge b of the band given its lower edge a, by maximum likelihood
+ * over b in (a, 3.2 a] and the missed share m: needed when two sleeps can
+ * be shorter than one (symmetric jitter above 1/3), where counting gaps as
+ * single or double by their length fails. */
+static double fit_upper(const double *g, size_t n, double a, double *m_out)
+{
+    size_t stride = n > 300 ? n / 300 : 1;
+    double dmax = g[n - 1] > 0 ? g[n - 1] : 1;
+    static const double ms[] = {0, 0.05, 0.1, 0.15, 0.2, 0.3};
+    double best = -1e300, bb = a * 1.5, bm = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        double lo = pass ? bb / 1.04 : a * 1.02, hi = pass ? bb * 1.04 : a * 3.2;
+        int steps = pass ? 24 : 48;
+        for (int i = 0; i <= steps; i++) {
+            double b = lo * pow(hi / lo, (double)i / steps);
+            if (b <= a * 1.01)
+                continue;
+            for (size_t k = 0; k < sizeof ms / sizeof *ms; k++) {
+                double ll = mix_ll(g, n, stride, a, b, ms[k], dmax);
+                if (ll > best) {
+                    best = ll;
+                    bb = b;
+                    bm = ms[k];
+                }
+            }
+        }
+    }
+    *m_out = bm;
+    return bb;
+}
+
+int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
+                       bw_period_est *e)
+{
+    memset(e, 0, sizeof *e);
+    e->nevents = n;
+    e->p = 1.0;
+    if (n < 4)
+        return 0;
+    double *d = scratch, *w = scratch + n;
+
+    /* 1. bursts: a retry or a tasking burst follows its beat within a small
+     * fraction of the typical gap; fold it into the beat */
+    size_t nd = 0;
+    for (size_t i = 1; i < n; i++)
+        d[nd++] = t[i] - t[i - 1];
+    memcpy(w, d, nd * sizeof *d);
+    qsort(w, nd, sizeof *w, cmp_d);
+    double med_raw = quant(w, nd, 0.5);
+    double tau = 0.25 * med_raw;
+    size_t nb = 0;
+    double last = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nb == 0 || t[i] - last > tau) {
+            w[nb++] = t[i]; /* beats into w (w is free again) */
+            last = t[i];
+        }
+    }
+    e->burst_s = tau;
+    e->nbeats = nb;
+    e->first_s = w[0];
+    e->last_s = w[nb - 1];
+    if (nb < 4 || e->last_s <= e->first_s)
+        return 0;
+
+    /* gaps between beats into d */
+    size_t ng = 0;
+    for (size_t i = 1; i < nb; i++)
+        d[ng++] = w[i] - w[i - 1];
+    qsort(d, ng, sizeof *d, cmp_d);
+
+    /* 2. dispersion test: quartile coefficient of dispersion of the gaps
+     * against gaps of tau + exponential (random arrivals after folding) */
+    double q1 = quant(d, ng, 0.25), q3 = quant(d, ng, 0.75), sum = 0;
+    for (size_t i = 0; i < ng; i++)
+        sum += d[i];
+    double mean = sum / (double)ng;
+    double theta = mean - tau > 1e-9 ? mean - tau : 1e-9;
+    e->qcd = q3 + q1 > 0 ? (q3 - q1) / (q3 + q1) : 0;
+    e->qcd0 = 1.0986123 * theta / (2 * tau + 1.6739764 * theta);
+    double sd0 = 0.564 * (e->qcd0 / 0.6563) / sqrt((double)ng);
+    e->z = sd0 > 0 ? (e->qcd0 - e->qcd) / sd0 : 0;
+    e->p = bw_norm_sf(e->z);
+    e->ok = 1;
+    if (e->p > p_max)
+        return 1;
+
+    /* 3. mean sleep despite missed beats: each gap is k sleeps, k the
+     * nearest whole number of the current estimate; mean = sum / sum k */
+    double mu = quant(d, ng, 0.5);
+    for (int it = 0; it < 4 && mu > 0; it++) {
+        double sd = 0, sk = 0;
+        for (size_t i = 0; i < ng; i++) {
+            double k = floor(d[i] / mu + 0.5);
+            if (k < 1 || k > 8)
+                continue;
+            sd += d[i];
+            sk += k;
+        }
+        if (sk <= 0)
+            break;
+        mu = sd / sk;
+    }
+    if (!(mu > 0))
+        return 1;
+    e->mean_sleep = mu;
+
+    /* 4. single sleeps (sorted, they are a run of d) and the band's edges */
+    size_t s0 = 0, s1 = 0;
+    while (s0 < ng && d[s0] < 0.5 * mu)
+        s0++;
+    s1 = s0;
+    while (s1 < ng && d[s1] < 1.5 * mu)
+        s1++;
+    size_t ns = s1 - s0;
+    e->nsingles = ns;
+    if (ns < 3)
+        return 1;
+    const double *sg = d + s0;
+    /* trim 2 % each side against stray gaps (a retry left unfolded), then
+     * extend by the expected distance of the outermost kept order
+     * statistic from the edge of a uniform band (k + 1 spacings) */
+    size_t k = (size_t)(0.02 * (double)ns);
+    double lo = sg[k], hi = sg[ns - 1 - k];
+    double spacing = ns - 1 - 2 * k > 0 ? (hi - lo) / (double)(ns - 1 - 2 * k) : 0;
+    double a = lo - (double)(k + 1) * spacing, b = hi + (double)(k + 1) * spacing;
+    if (a <= 0)
+        a = lo;
+    /* wide bands: the gap-length split above cut the band short; fit the
+     * upper edge to all gaps */
+    if (b > 1.6 * a && ng >= 8) {
+        double m;
+        b = fit_upper(d, ng, a, &m);
+        mu = (a + b) / 2;
+        e->mean_sleep = mu;
+        ns = (size_t)((1 - m) * (double)ng + 0.5);
+        e->nsingles = ns;
+    }
+    double width = b - a;
+    double se = width / (double)(ns + 1) + 0.01 * mu / sqrt((double)ns);
+
+    if (width < 0.03 * b) {
+        e->model = BW_JM_NONE;
+        e->sleep_s = quant(sg, ns, 0.5);
+        e->jitter = width / e->sleep_s;
+        e->s_lo = e->sleep_s - 2 * se;
+        e->s_hi = e->sleep_s + 2 * se;
+    } else {
+        /* the band [a, b] fits all three models; operators configure round
+         * sleeps and jitter percentages, so take the roundest reading */
+        double P[3] = {b, (a + b) / 2, a};
+        double J[3] = {width / b, width / (a + b), width / a};
+        int best = 0;
+        double bestc = 1e300;
+        for (int m = 0; m < 3; m++) {
+            /* ties and near-ties go to Cobalt Strike's model, the most
+             * common one */
+            double c = nice_p(P[m]) + nice_j(J[m]) + (m ? 0.5 : 0);
+            if (J[m] > 1.0)
+                c += 100;
+            if (c < bestc - 1e-9) {
+                bestc = c;
+                best = m;
+            }
+        }
+        e->model = BW_JM_CS + best;
+        e->sleep_s = P[best];
+        e->jitter = J[best];
+        double sp = best == 1 ? se / sqrt(2.0) : se;
+        e->s_lo = e->sleep_s - 2 * sp;
+        e->s_hi = e->sleep_s + 2 * sp;
+    }
+    double jse = 2 * sqrt(2.0) * se / e->sleep_s;
+    e->j_lo = e->jitter - jse > 0 ? e->jitter - jse : 0;
+    e->j_hi = e->jitter + jse;
+    if (e->s_lo < 0)
+        e->s_lo = 0;
+
+    /* 5. beats expected over the span at the mean sleep */
+    e->expected = (e->last_s - e->first_s) / mu + 1;
+    e->seen = (double)nb / e->expected;
+    if (e->seen > 1)
+        e->seen = 1;
+    e->estimated = 1;
+    return 1;
+}

@@ -1,0 +1,1827 @@
+/* Rule `beaconwatch`: our own detector (SPEC §5, docs/detector.md). Every
+ * session is kept, 8 bytes per event, in per-group columnar arrays for three
+ * groupings; finish() folds bursts into beats, estimates sleep and jitter,
+ * tests the timing against random arrivals with false-discovery control
+ * across all groups, and scores what is left with popularity and benign
+ * fingerprints. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <nettle/sha2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "detect_period.h"
+#include "rule_impl.h"
+#include "rule_lists.h"
+
+#define TICK_US 4000LL           /* event time unit: 4 ms */
+#define HALF_RANGE 2147483648LL  /* u32 offsets span +-99 days around a group's first event */
+#define MAX_KEY 600              /* longest interned key */
+#define MAX_NAME 255             /* longest host / process / domain used in a key */
+#define BYTES_UNKNOWN 0xffffu
+
+enum { K_SDP = 0, K_HP, K_SD, K__N };
+static const char *const kind_names[] = {"src_dst_port", "host_process", "src_domain"};
+
+/* ------------------------------------------------------------ lists */
+
+/* The built-in benign fingerprints: identical to
+ * config/lists/benign-fingerprints.txt (the unit test compares them). */
+static const char default_benign[] =
+    "# Benign periodic software for rule `beaconwatch` (docs/detector.md).\n"
+    "# A finding whose group matches a line is still reported, but labelled with\n"
+    "# the line's label and its score multiplied by beaconwatch.benign_weight\n"
+    "# (default 0.3), so it ranks below C2 instead of being silently dropped.\n"
+    "#\n"
+    "# Format: LABEL field=pattern [field=pattern ...]   (all must match)\n"
+    "#   process=GLOB   process name, case-insensitive, '*' and '?' wildcards\n"
+    "#                  (only (host, process) groups have a process)\n"
+    "#   domain=GLOB    destination domain / SNI, case-insensitive\n"
+    "#                  (only (src, dst_domain) groups have a domain)\n"
+    "#   dport=N        destination port of the group (its first session)\n"
+    "#   dst=CIDR       destination address of the group (its first session)\n"
+    "# Extend it with --set beaconwatch.benign_file=PATH (entries are added to\n"
+    "# this built-in list; beaconwatch.benign_builtin=off first drops it).\n"
+    "# Keep process names specific: implants hide behind svchost.exe too, so\n"
+    "# svchost.exe is only benign together with the NTP port.\n"
+    "\n"
+    "# time synchronisation\n"
+    "ntp                 dport=123\n"
+    "ntp                 process=timed\n"
+    "ntp                 process=chronyd\n"
+    "ntp                 process=ntpd\n"
+    "ntp                 domain=time.windows.com\n"
+    "ntp                 domain=*.pool.ntp.org\n"
+    "\n"
+    "# endpoint security agents\n"
+    "edr-defender        process=MsSense.exe\n"
+    "edr-defender        process=wdavdaemon\n"
+    "edr-defender        process=mdatp\n"
+    "edr-defender        domain=*.endpoint.security.microsoft.com\n"
+    "edr-crowdstrike     process=CSFalconService.exe\n"
+    "edr-crowdstrike     domain=*.cloudsink.net\n"
+    "edr-sentinelone     process=SentinelAgent.exe\n"
+    "av-eset             process=ekrn.exe\n"
+    "av-eset             domain=*.eset.com\n"
+    "\n"
+    "# update agents\n"
+    "update-google       process=GoogleUpdate.exe\n"
+    "update-apple        process=softwareupdated\n"
+    "update-linux        process=packagekitd\n"
+    "update-windows      domain=*.windowsupdate.com\n"
+    "update-windows      domain=*.delivery.mp.microsoft.com\n"
+    "\n"
+    "# telemetry\n"
+    "telemetry-apple     process=analyticsd\n"
+    "telemetry-microsoft domain=*.events.data.microsoft.com\n"
+    "\n"
+    "# sync clients\n"
+    "sync-dropbox        process=dropbox*\n"
+    "sync-dropbox        domain=*.dropbox.com\n";
+
+typedef struct fp_cond {
+    uint8_t field; /* F_* */
+    char *pat;     /* glob for names; NULL for numbers and ranges */
+    int port;
+    bw_cidr cidr;
+} fp_cond;
+enum { F_PROCESS, F_DOMAIN, F_DPORT, F_DST };
+
+typedef struct fingerprint {
+    char *label;
+    fp_cond *c;
+    int nc;
+} fingerprint;
+
+typedef struct fplist {
+    fingerprint *f;
+    size_t n;
+} fplist;
+
+static void fplist_clear(fplist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->f[i].label);
+        for (int k = 0; k < l->f[i].nc; k++)
+            free(l->f[i].c[k].pat);
+        free(l->f[i].c);
+    }
+    free(l->f);
+    l->f = NULL;
+    l->n = 0;
+}
+
+static char *dupn(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* Parses "LABEL field=pattern [field=pattern ...]" lines; '#' comments. */
+static int fplist_parse(fplist *l, const char *text, size_t len, const char *origin,
+                        bw_errbuf *eb)
+{
+    fplist nl = {0};
+    size_t cap = 0;
+    int err = 0, lineno = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        lineno++;
+        const char *hash = memchr(p, '#', (size_t)(eol - p));
+        const char *le = hash ? hash : eol;
+        const char *tok[17];
+        size_t tl[17];
+        int nt = 0;
+        for (const char *q = p; q < le;) {
+            while (q < le && isspace((unsigned char)*q))
+                q++;
+            if (q >= le)
+                break;
+            const char *s = q;
+            while (q < le && !isspace((unsigned char)*q))
+                q++;
+            if (nt == 17) {
+                err = bw_errf(eb, BW_ERR_CONFIG, "%s:%d: more than 16 conditions", origin,
+                              lineno);
+                goto out;
+            }
+            tok[nt] = s;
+            tl[nt++] = (size_t)(q - s);
+        }
+        p = eol + 1;
+        if (nt == 0)
+            continue;
+        if (nt < 2) {
+            err = bw_errf(eb, BW_ERR_CONFIG, "%s:%d: expected a label and at least one "
+                          "field=pattern", origin, lineno);
+            goto out;
+        }
+        if (nl.n == cap) {
+            cap = cap ? cap * 2 : 16;
+            fingerprint *nf = realloc(nl.f, cap * sizeof *nf);
+            if (!nf) {
+                err = bw_errf(eb, BW_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            nl.f = nf;
+        }
+        fingerprint *f = &nl.f[nl.n];
+        memset(f, 0, sizeof *f);
+        nl.n++;
+        f->label = dupn(tok[0], tl[0]);
+        f->c = calloc((size_t)nt - 1, sizeof *f->c);
+        if (!f->label || !f->c) {
+            err = bw_errf(eb, BW_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        for (int k = 1; k < nt; k++) {
+            const char *eq = memchr(tok[k], '=', tl[k]);
+            fp_cond *c = &f->c[f->nc];
+            if (!eq || eq == tok[k] || eq + 1 == tok[k] + tl[k]) {
+                err = bw_errf(eb, BW_ERR_CONFIG, "%s:%d: '%.*s': expected field=pattern",
+                              origin, lineno, (int)tl[k], tok[k]);
+                goto out;
+            }
+            size_t fl = (size_t)(eq - tok[k]), vl = tl[k] - fl - 1;
+            const char *v = eq + 1;
+            if (fl == 7 && !memcmp(tok[k], "process", 7)) {
+                c->field = F_PROCESS;
+            } else if (fl == 6 && !memcmp(tok[k], "domain", 6)) {
+                c->field = F_DOMAIN;
+            } else if (fl == 5 && !memcmp(tok[k], "dport", 5)) {
+                c->field = F_DPORT;
+                char *e2;
+                char num[8];
+                if (vl == 0 || vl >= sizeof num)
+                    goto badval;
+                memcpy(num, v, vl);
+                num[vl] = '\0';
+                errno = 0;
+                long pv = strtol(num, &e2, 10);
+                if (*e2 || pv < 0 || pv > 65535)
+                    goto badval;
+                c->port = (int)pv;
+            } else if (fl == 3 && !memcmp(tok[k], "dst", 3)) {
+                c->field = F_DST;
+                if (bw_cidr_parse(v, vl, &c->cidr) != 0) {
+                    bw_ip ip;
+                    if (bw_ip_parse(v, vl, &ip) != 0)
+                        goto badval;
+                    c->cidr.net = ip;
+                    c->cidr.bits = ip.family == 4 ? 32 : 128;
+                }
+            } else {
+                err = bw_errf(eb, BW_ERR_CONFIG, "%s:%d: unknown field '%.*s' (process, "
+                              "domain, dport, dst)", origin, lineno, (int)fl, tok[k]);
+                goto out;
+            }
+            if (c->field == F_PROCESS || c->field == F_DOMAIN) {
+                if (!(c->pat = dupn(v, vl))) {
+                    err = bw_errf(eb, BW_ERR_NOMEM, "out of memory");
+                    goto out;
+                }
+            }
+            f->nc++;
+            continue;
+        badval:
+            err = bw_errf(eb, BW_ERR_CONFIG, "%s:%d: bad value in '%.*s'", origin, lineno,
+                          (int)tl[k], tok[k]);
+            goto out;
+        }
+    }
+out:
+    if (err) {
+        fplist_clear(&nl);
+        return err;
+    }
+    fplist_clear(l);
+    *l = nl;
+    return 0;
+}
+
+static int fplist_dup(fplist *to, const fplist *from)
+{
+    memset(to, 0, sizeof *to);
+    if (!from->n)
+        return 0;
+    if (!(to->f = calloc(from->n, sizeof *to->f)))
+        return BW_ERR_NOMEM;
+    to->n = from->n;
+    for (size_t i = 0; i < from->n; i++) {
+        const fingerprint *s = &from->f[i];
+        fingerprint *d = &to->f[i];
+        d->label = dupn(s->label, strlen(s->label));
+        d->c = calloc((size_t)s->nc, sizeof *d->c);
+        if (!d->label || !d->c)
+            return BW_ERR_NOMEM;
+        for (int k = 0; k < s->nc; k++) {
+            d->c[k] = s->c[k];
+            d->c[k].pat = NULL;
+            if (s->c[k].pat && !(d->c[k].pat = dupn(s->c[k].pat, strlen(s->c[k].pat))))
+                return BW_ERR_NOMEM;
+            d->nc = k + 1;
+        }
+        d->nc = s->nc;
+    }
+    return 0;
+}
+
+/* Case-insensitive glob with '*' and '?'. */
+static int glob_match(const char *pat, const char *s, size_t n)
+{
+    size_t i = 0;
+    const char *star = NULL;
+    size_t star_i = 0;
+    while (i < n) {
+        if (*pat == '*') {
+            star = pat++;
+            star_i = i;
+        } else if (*pat && (*pat == '?' || tolower((unsigned char)*pat) ==
+                                               tolower((unsigned char)s[i]))) {
+            pat++;
+            i++;
+        } else if (star) {
+            pat = star + 1;
+            i = ++star_i;
+        } else {
+            return 0;
+        }
+    }
+    while (*pat == '*')
+        pat++;
+    return *pat == '\0';
+}
+
+/* ------------------------------------------------------------ state */
+
+/* 48 bytes. Events are (time offset << 32) | src bytes code << 16 | dst
+ * bytes code; a group's only event is kept inline (most groups of a
+ * session log hold one or two). */
+typedef struct group {
+    union {
+        uint64_t *ev; /* cap > 0 */
+        uint64_t one; /* cap == 0, n <= 1 */
+    } u;
+    int64_t base;     /* ticks of offset 0 */
+    uint32_t n, cap;
+    uint32_t key;     /* offset of the key in the key arena */
+    uint32_t hp;      /* (host, process) group of the first event + 1; 0 none */
+    uint32_t aux;     /* addresses of the first event in r->aux (not src_dst_port,
+                         whose key holds them) */
+    uint16_t keylen;
+    uint16_t dport;   /* of the first event; 0xffff none */
+    uint8_t kind;
+} group;
+#define EV(g) ((g)->cap ? (g)->u.ev : &(g)->u.one)
+
+typedef struct counters {
+    unsigned long long offered, kept, events, no_addr, no_time, internal_dst, cap_groups,
+        cap_events, time_range, out_of_window;
+} counters;
+
+typedef struct bwrule {
+    /* parameters */
+    int min_beats;
+    double fdr, threshold, benign_weight;
+    size_t max_groups, max_events_group;
+    unsigned long long max_events;
+    int groupings; /* bit per K_* */
+    int keep_internal;
+    bw_cidr_list *internal;
+    fplist benign;
+    int benign_builtin;
+    char benign_file[256]; /* "" = none */
+    /* data */
+    uint64_t k0, k1;
+    group *groups;
+    size_t ngroups, capgroups;
+    bw_ip (*aux)[2]; /* source, destination of the first event per group */
+    size_t naux, capaux;
+    uint64_t *table; /* hash high half << 32 | group index + 1; 0 empty */
+    size_t tcap;
+    char *keys;
+    size_t keys_n, keys_cap;
+    int64_t min_us, max_us;
+    counters c;
+    unsigned long long tested, reported, alerts, benign_found;
+    int added;
+} bwrule;
+
+/* SipHash-1-3: group keys are attacker-controlled. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+static uint64_t siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len)
+{
+    const unsigned char *in = data;
+    uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+    uint64_t b = (uint64_t)len << 56;
+    size_t i = 0;
+#define SR                                                                                 \
+    do {                                                                                   \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                          \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                             \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                             \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                          \
+    } while (0)
+    for (; i + 8 <= len; i += 8) {
+        uint64_t m;
+        memcpy(&m, in + i, 8);
+        v3 ^= m;
+        SR;
+        v0 ^= m;
+    }
+    for (size_t k = 0; i + k < len; k++)
+        b |= (uint64_t)in[i + k] << (8 * k);
+    v3 ^= b;
+    SR;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SR;
+    SR;
+    SR;
+#undef SR
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static void seed(bwrule *r)
+{
+    uint64_t k[2] = {0, 0};
+    if (getentropy(k, sizeof k) != 0) {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        k[0] = (uint64_t)tv.tv_sec * 1000003u ^ (uint64_t)tv.tv_usec;
+        k[1] = (uint64_t)(uintptr_t)r ^ ((uint64_t)getpid() << 32);
+    }
+    r->k0 = k[0];
+    r->k1 = k[1];
+}
+
+static void clear_data(bwrule *r)
+{
+    for (size_t i = 0; i < r->ngroups; i++)
+        if (r->groups[i].cap)
+            free(r->groups[i].u.ev);
+    free(r->groups);
+    free(r->aux);
+    r->aux = NULL;
+    r->naux = r->capaux = 0;
+    free(r->table);
+    free(r->keys);
+    r->groups = NULL;
+    r->table = NULL;
+    r->keys = NULL;
+    r->ngroups = r->capgroups = r->tcap = r->keys_n = r->keys_cap = 0;
+    r->min_us = INT64_MAX;
+    r->max_us = INT64_MIN;
+}
+
+static void destroy(void *st)
+{
+    bwrule *r = st;
+    if (!r)
+        return;
+    clear_data(r);
+    bw_cidr_list_free(r->internal);
+    fplist_clear(&r->benign);
+    free(r);
+}
+
+static const char *const internal_default[] = {
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+    "224.0.0.0/4", "255.255.255.255/32", "fc00::/7", "fe80::/10", "ff00::/8", "::1/128"};
+
+static void defaults(bwrule *r)
+{
+    r->min_beats = 8;
+    r->fdr = 0.01;
+    r->threshold = 0.5;
+    r->benign_weight = 0.3;
+    r->max_groups = 4000000;
+    r->max_events_group = 1000000;
+    r->max_events = 2000000000ULL;
+    r->groupings = (1 << K_SDP) | (1 << K_HP) | (1 << K_SD);
+    r->benign_builtin = 1;
+    r->min_us = INT64_MAX;
+    r->max_us = INT64_MIN;
+}
+
+static void *create(const char *variant)
+{
+    (void)variant;
+    bwrule *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    defaults(r);
+    seed(r);
+    bw_errbuf eb;
+    if (!(r->internal = bw_cidr_list_new()))
+        goto fail;
+    for (size_t i = 0; i < sizeof internal_default / sizeof *internal_default; i++) {
+        bw_cidr c;
+        if (bw_cidr_parse(internal_default[i], strlen(internal_default[i]), &c) != 0 ||
+            bw_cidr_list_add(r->internal, &c) != 0)
+            goto fail;
+    }
+    if (fplist_parse(&r->benign, default_benign, sizeof default_benign - 1, "built-in", &eb))
+        goto fail;
+    return r;
+fail:
+    destroy(r);
+    return NULL;
+}
+
+static void *clone_state(const void *st)
+{
+    const bwrule *s = st;
+    bwrule *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->min_beats = s->min_beats;
+    r->fdr = s->fdr;
+    r->threshold = s->threshold;
+    r->benign_weight = s->benign_weight;
+    r->max_groups = s->max_groups;
+    r->max_events_group = s->max_events_group;
+    r->max_events = s->max_events;
+    r->groupings = s->groupings;
+    r->keep_internal = s->keep_internal;
+    memcpy(r->benign_file, s->benign_file, sizeof r->benign_file);
+    r->benign_builtin = s->benign_builtin;
+    r->k0 = s->k0;
+    r->k1 = s->k1;
+    r->min_us = INT64_MAX;
+    r->max_us = INT64_MIN;
+    if (!(r->internal = bw_cidr_list_dup(s->internal)) || fplist_dup(&r->benign, &s->benign)) {
+        destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------ params */
+
+static int parse_num(const char *v, double lo, double hi, double *out)
+{
+    char *e;
+    errno = 0;
+    double x = strtod(v, &e);
+    if (e == v || *e || errno || !(x >= lo && x <= hi))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int bad(const char *key, const char *value, const char *acc, bw_errbuf *eb)
+{
+    return bw_errf(eb, BW_ERR_CONFIG, "beaconwatch.%s = '%.100s': expected %s", key, value,
+                   acc);
+}
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int err = 0;
+    if (!f)
+        return -1;
+    for (;;) {
+        if (cap - n < 4096) {
+            if (cap > (16u << 20)) {
+                err = -1;
+                goto out;
+            }
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                err = -1;
+                goto out;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f))
+        err = -1;
+out:
+    fclose(f);
+    if (err) {
+        free(buf);
+        return -1;
+    }
+    if (!buf && !(buf = malloc(1)))
+        return -1;
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+/* The benign list = the built-in entries (when on) + the user file's. */
+static int rebuild_benign(bwrule *r, int builtin, const char *path, bw_errbuf *eb)
+{
+    fplist nl = {0}, add = {0};
+    char *text = NULL;
+    size_t len = 0;
+    int err = 0;
+    if (builtin &&
+        (err = fplist_parse(&nl, default_benign, sizeof default_benign - 1, "built-in", eb)))
+        goto out;
+    if (path[0]) {
+        errno = 0;
+        if (read_file(path, &text, &len) != 0) {
+            err = bw_errf(eb, BW_ERR_CONFIG, "beaconwatch.benign_file = '%.100s': cannot "
+                          "read it: %s", path, strerror(errno ? errno : EIO));
+            goto out;
+        }
+        if ((err = fplist_parse(&add, text, len, path, eb)))
+            goto out;
+        if (add.n) {
+            fingerprint *nf = realloc(nl.f, (nl.n + add.n) * sizeof *nf);
+            if (!nf) {
+                err = bw_errf(eb, BW_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            nl.f = nf;
+            memcpy(nf + nl.n, add.f, add.n * sizeof *nf);
+            nl.n += add.n;
+            free(add.f);
+            add.f = NULL;
+            add.n = 0;
+        }
+    }
+    fplist_clear(&r->benign);
+    r->benign = nl;
+    nl.f = NULL;
+    nl.n = 0;
+    r->benign_builtin = builtin;
+    if (path != r->benign_file)
+        snprintf(r->benign_file, sizeof r->benign_file, "%s", path);
+out:
+    fplist_clear(&nl);
+    fplist_clear(&add);
+    free(text);
+    return err;
+}
+
+static int set(void *st, const char *key, const char *value, bw_errbuf *eb)
+{
+    bwrule *r = st;
+    double x;
+    if (r->added)
+        return bw_errf(eb, BW_ERR_CONFIG, "beaconwatch.%s: parameters cannot change after "
+                       "records were added", key);
+    if (!strcmp(key, "min_beats")) {
+        if (parse_num(value, 4, 1e6, &x) || x != floor(x))
+            return bad(key, value, "an integer 4..1000000", eb);
+        r->min_beats = (int)x;
+    } else if (!strcmp(key, "fdr")) {
+        if (parse_num(value, 1e-12, 1, &x))
+            return bad(key, value, "a number in (0, 1]", eb);
+        r->fdr = x;
+    } else if (!strcmp(key, "threshold")) {
+        if (parse_num(value, 0, 1, &x))
+            return bad(key, value, "a number 0..1", eb);
+        r->threshold = x;
+    } else if (!strcmp(key, "benign_weight")) {
+        if (parse_num(value, 0, 1, &x))
+            return bad(key, value, "a number 0..1", eb);
+        r->benign_weight = x;
+    } else if (!strcmp(key, "max_groups")) {
+        if (parse_num(value, 1, 1e8, &x) || x != floor(x))
+            return bad(key, value, "an integer 1..100000000", eb);
+        r->max_groups = (size_t)x;
+    } else if (!strcmp(key, "max_events_per_group")) {
+        if (parse_num(value, 16, 1e8, &x) || x != floor(x))
+            return bad(key, value, "an integer 16..100000000", eb);
+        r->max_events_group = (size_t)x;
+    } else if (!strcmp(key, "max_events")) {
+        if (parse_num(value, 1, 1e11, &x) || x != floor(x))
+            return bad(key, value, "an integer 1..100000000000", eb);
+        r->max_events = (unsigned long long)x;
+    } else if (!strcmp(key, "group_by")) {
+        int g = 0;
+        const char *p = value;
+        while (*p) {
+            const char *e = strchr(p, ',');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            int found = 0;
+            for (int k = 0; k < K__N; k++)
+                if (strlen(kind_names[k]) == n && !memcmp(kind_names[k], p, n)) {
+                    g |= 1 << k;
+                    found = 1;
+                }
+            if (!found)
+                return bad(key, value, "a comma-separated list of src_dst_port, "
+                           "host_process, src_domain", eb);
+            p += n + (e ? 1 : 0);
+        }
+        if (!g)
+            return bad(key, value, "at least one grouping", eb);
+        r->groupings = g;
+    } else if (!strcmp(key, "internal_destinations")) {
+        if (!strcmp(value, "skip"))
+            r->keep_internal = 0;
+        else if (!strcmp(value, "keep"))
+            r->keep_internal = 1;
+        else
+            return bad(key, value, "skip or keep", eb);
+    } else if (!strcmp(key, "internal")) {
+        bw_cidr_list *l = bw_cidr_list_new();
+        if (!l)
+            return bw_errf(eb, BW_ERR_NOMEM, "out of memory");
+        int err = bw_cidr_list_parse(l, value, strlen(value), "beaconwatch.internal", eb);
+        if (err) {
+            bw_cidr_list_free(l);
+            return err;
+        }
+        bw_cidr_list_free(r->internal);
+        r->internal = l;
+    } else if (!strcmp(key, "benign_file")) {
+        const char *path = !strcmp(value, "none") ? "" : value;
+        if (strlen(path) >= sizeof r->benign_file)
+            return bad(key, value, "a path shorter than 256 bytes, or none", eb);
+        return rebuild_benign(r, r->benign_builtin, path, eb);
+    } else if (!strcmp(key, "benign_builtin")) {
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return bad(key, value, "on or off", eb);
+        return rebuild_benign(r, !strcmp(value, "on"), r->benign_file, eb);
+    } else {
+        return bw_errf(eb, BW_ERR_CONFIG, "beaconwatch.%s: unknown parameter (min_beats, fdr, "
+                       "threshold, benign_weight, benign_file, benign_builtin, group_by, "
+                       "internal, internal_destinations, max_groups, max_events_per_group, "
+                       "max_events)", key);
+    }
+    return 0;
+}
+
+static size_t params(const void *st, char *buf, size_t cap)
+{
+    const bwrule *r = st;
+    char gb[64] = "", internal[1024];
+    for (int k = 0; k < K__N; k++) {
+        if (r->groupings & (1 << k)) {
+            if (gb[0])
+                strcat(gb, ",");
+            strcat(gb, kind_names[k]);
+        }
+    }
+    bw_cidr_list_format(r->internal, internal, sizeof internal);
+    int n = snprintf(buf, cap,
+                     "min_beats = %d\nfdr = %g\nthreshold = %g\nbenign_weight = %g\n"
+                     "benign_builtin = %s\nbenign_file = %s\ngroup_by = %s\ninternal = %s\n"
+                     "internal_destinations = %s\nmax_groups = %zu\n"
+                     "max_events_per_group = %zu\nmax_events = %llu\n"
+                     "# %zu benign fingerprints\n",
+                     r->min_beats, r->fdr, r->threshold, r->benign_weight,
+                     r->benign_builtin ? "on" : "off",
+                     r->benign_file[0] ? r->benign_file : "none", gb, internal,
+                     r->keep_internal ? "keep" : "skip", r->max_groups, r->max_events_group,
+                     r->max_events, r->benign.n);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* ------------------------------------------------------------ add */
+
+/* Bytes in 16 bits: exact below 32768, else 11 significant bits. */
+static uint16_t bytes_code(int64_t v)
+{
+    if (v == BW_UNSET || v < 0)
+        return BYTES_UNKNOWN;
+    if (v < 32768)
+        return (uint16_t)v;
+    int hb = 63 - __builtin_clzll((unsigned long long)v);
+    int e = hb - 11;
+    if (e - 4 > 15 || (e - 4 == 15 && ((v >> e) & 0x7ff) >= 0x7fe))
+        return 0xfffe;
+    return (uint16_t)(0x8000u | (unsigned)((e - 4) << 11) | (unsigned)((v >> e) & 0x7ff));
+}
+
+static double bytes_value(uint16_t c)
+{
+    if (c == BYTES_UNKNOWN)
+        return -1;
+    if (c < 32768)
+        return c;
+    int e = ((c >> 11) & 0xf) + 4;
+    return ldexp((double)(0x800 | (c & 0x7ff)), e);
+}
+
+static int table_grow(bwrule *r)
+{
+    size_t ncap = r->tcap ? r->tcap * 2 : 1024;
+    uint64_t *t = calloc(ncap, sizeof *t);
+    if (!t)
+        return BW_ERR_NOMEM;
+    for (size_t i = 0; i < r->tcap; i++) {
+        uint64_t e = r->table[i];
+        if (!e)
+            continue;
+        const group *g = &r->groups[(uint32_t)e - 1];
+        uint64_t hv = siphash13(r->k0, r->k1, r->keys + g->key, g->keylen);
+        size_t h = hv & (ncap - 1);
+        while (t[h])
+            h = (h + 1) & (ncap - 1);
+        t[h] = e;
+    }
+    free(r->table);
+    r->table = t;
+    r->tcap = ncap;
+    return 0;
+}
+
+/* The group of key (created when new); NULL when the group cap is hit
+ * (counted) or on ENOMEM (*err set). The table holds the upper half of
+ * each key's hash, so a probe rarely touches a group or its key in vain. */
+static group *find_group(bwrule *r, const char *key, size_t klen, int kind, int *err)
+{
+    if ((r->ngroups + 1) * 2 > r->tcap && table_grow(r)) {
+        *err = BW_ERR_NOMEM;
+        return NULL;
+    }
+    uint64_t hv = siphash13(r->k0, r->k1, key, klen);
+    uint64_t tag = hv & 0xffffffff00000000ULL;
+    size_t h = hv & (r->tcap - 1);
+    for (; r->table[h]; h = (h + 1) & (r->tcap - 1)) {
+        uint64_t e = r->table[h];
+        if ((e & 0xffffffff00000000ULL) != tag)
+            continue;
+        group *g = &r->groups[(uint32_t)e - 1];
+        if (g->keylen == klen && !memcmp(r->keys + g->key, key, klen))
+            return g;
+    }
+    if (r->ngroups >= r->max_groups) {
+        r->c.cap_groups++;
+        return NULL;
+    }
+    if (r->ngroups == r->capgroups) {
+        size_t nc = r->capgroups ? r->capgroups + r->capgroups / 2 : 256;
+        group *ng = realloc(r->groups, nc * sizeof *ng);
+        if (!ng) {
+            *err = BW_ERR_NOMEM;
+            return NULL;
+        }
+        r->groups = ng;
+        r->capgroups = nc;
+    }
+    if (r->keys_n + klen > r->keys_cap) {
+        size_t nc = r->keys_cap ? r->keys_cap * 2 : 65536;
+        while (nc < r->keys_n + klen)
+            nc *= 2;
+        if (nc > UINT32_MAX) {
+            r->c.cap_groups++;
+            return NULL;
+        }
+        char *nk = realloc(r->keys, nc);
+        if (!nk) {
+            *err = BW_ERR_NOMEM;
+            return NULL;
+        }
+        r->keys = nk;
+        r->keys_cap = nc;
+    }
+    group *g = &r->groups[r->ngroups];
+    memset(g, 0, sizeof *g);
+    g->key = (uint32_t)r->keys_n;
+    g->keylen = (uint16_t)klen;
+    g->kind = (uint8_t)kind;
+    g->base = INT64_MIN;
+    g->dport = 0xffff;
+    g->aux = UINT32_MAX;
+    memcpy(r->keys + r->keys_n, key, klen);
+    r->keys_n += klen;
+    r->table[h] = tag | (uint64_t)++r->ngroups;
+    return g;
+}
+
+/* Source and destination of the group's first event. */
+static bw_ip ip_of(const char *k)
+{
+    static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    bw_ip ip;
+    memcpy(ip.a, k, 16);
+    ip.family = memcmp(ip.a, v4, 12) ? 6 : 4;
+    return ip;
+}
+
+static bw_ip gsrc(const bwrule *r, const group *g)
+{
+    if (g->kind == K_SDP)
+        return ip_of(r->keys + g->key + 1);
+    return r->aux[g->aux][0];
+}
+
+static bw_ip gdst(const bwrule *r, const group *g)
+{
+    if (g->kind == K_SDP)
+        return ip_of(r->keys + g->key + 17);
+    return r->aux[g->aux][1];
+}
+
+/* Records the first event's addresses of a new group (not src_dst_port). */
+static int set_ips(bwrule *r, group *g, const bw_ip *src, const bw_ip *dst)
+{
+    if (g->kind == K_SDP)
+        return 0;
+    if (g->aux == UINT32_MAX) {
+        if (r->naux == r->capaux) {
+            size_t nc = r->capaux ? r->capaux * 2 : 256;
+            bw_ip(*na)[2] = realloc(r->aux, nc * sizeof *na);
+            if (!na)
+                return BW_ERR_NOMEM;
+            r->aux = na;
+            r->capaux = nc;
+        }
+        g->aux = (uint32_t)r->naux++;
+    }
+    r->aux[g->aux][0] = *src;
+    r->aux[g->aux][1] = *dst;
+    return 0;
+}
+
+/* Appends one event (absolute ticks) to g. */
+static int push(bwrule *r, group *g, int64_t ticks, uint16_t sb, uint16_t db)
+{
+    if (g->base == INT64_MIN)
+        g->base = ticks - HALF_RANGE;
+    int64_t off = ticks - g->base;
+    if (off < 0 || off > (int64_t)UINT32_MAX) {
+        r->c.time_range++;
+        return 0;
+    }
+    if (g->n >= r->max_events_group || r->c.events >= r->max_events) {
+        r->c.cap_events++;
+        return 0;
+    }
+    uint64_t v = ((uint64_t)off << 32) | ((uint64_t)sb << 16) | db;
+    if (g->cap == 0 && g->n == 0) {
+        g->u.one = v;
+        g->n = 1;
+        r->c.events++;
+        return 0;
+    }
+    if (g->n >= g->cap) {
+        size_t nc = g->cap ? g->cap + g->cap / 2 + 1 : 4;
+        if (nc > r->max_events_group)
+            nc = r->max_events_group;
+        uint64_t *ne;
+        if (g->cap) {
+            ne = realloc(g->u.ev, nc * sizeof *ne);
+        } else {
+            ne = malloc(nc * sizeof *ne);
+            if (ne)
+                ne[0] = g->u.one;
+        }
+        if (!ne)
+            return BW_ERR_NOMEM;
+        g->u.ev = ne;
+        g->cap = (uint32_t)nc;
+    }
+    g->u.ev[g->n++] = v;
+    r->c.events++;
+    return 0;
+}
+
+static size_t put_ip(char *k, const bw_ip *ip)
+{
+    memcpy(k, ip->a, 16);
+    return 16;
+}
+
+static size_t put_name(char *k, bw_str s, int lower)
+{
+    size_t n = s.n > MAX_NAME ? MAX_NAME : s.n;
+    k[0] = (char)n;
+    for (size_t i = 0; i < n; i++)
+        k[1 + i] = lower ? (char)tolower((unsigned char)s.p[i]) : s.p[i];
+    return n + 1;
+}
+
+static int add(void *st, const bw_record *rec)
+{
+    bwrule *r = st;
+    int err = 0;
+    r->added = 1;
+    r->c.offered++;
+    if (rec->ts_us == BW_UNSET) {
+        r->c.no_time++;
+        return 0;
+    }
+    if (!rec->src_ip.family || !rec->dst_ip.family) {
+        r->c.no_addr++;
+        return 0;
+    }
+    if (!r->keep_internal && bw_cidr_list_contains(r->internal, &rec->dst_ip)) {
+        r->c.internal_dst++;
+        return 0;
+    }
+    r->c.kept++;
+    if (rec->ts_us < r->min_us)
+        r->min_us = rec->ts_us;
+    if (rec->ts_us > r->max_us)
+        r->max_us = rec->ts_us;
+    int64_t ticks = rec->ts_us >= 0 ? rec->ts_us / TICK_US
+                                    : -((-rec->ts_us + TICK_US - 1) / TICK_US);
+    uint16_t sb = bytes_code(rec->src_bytes), db = bytes_code(rec->dst_bytes);
+    uint16_t dport = rec->dst_port >= 0 && rec->dst_port <= 65535 ? (uint16_t)rec->dst_port
+                                                                     : 0xffff;
+    char key[MAX_KEY];
+    static const int order[K__N] = {K_HP, K_SDP, K_SD};
+    uint32_t hp = 0;
+    for (int oi = 0; oi < K__N; oi++) {
+        int kind = order[oi];
+        if (!(r->groupings & (1 << kind)))
+            continue;
+        size_t n = 0;
+        key[n++] = (char)('A' + kind);
+        if (kind == K_SDP) {
+            n += put_ip(key + n, &rec->src_ip);
+            n += put_ip(key + n, &rec->dst_ip);
+            key[n++] = (char)(dport >> 8);
+            key[n++] = (char)(dport & 0xff);
+        } else if (kind == K_HP) {
+            if (!rec->host_name.n || !rec->process_name.n)
+                continue;
+            n += put_name(key + n, rec->host_name, 0);
+            n += put_name(key + n, rec->process_name, 0);
+        } else {
+            if (!rec->dst_domain.n)
+                continue;
+            n += put_ip(key + n, &rec->src_ip);
+            n += put_name(key + n, rec->dst_domain, 1);
+        }
+        group *g = find_group(r, key, n, kind, &err);
+        if (!g) {
+            if (err)
+                return err;
+            continue;
+        }
+        if (g->base == INT64_MIN) {
+            if ((err = set_ips(r, g, &rec->src_ip, &rec->dst_ip)))
+                return err;
+            g->dport = dport;
+            g->hp = kind == K_HP ? 0 : hp;
+        }
+        if (kind == K_HP)
+            hp = (uint32_t)(g - r->groups) + 1;
+        if ((err = push(r, g, ticks, sb, db)))
+            return err;
+    }
+    return 0;
+}
+
+/* Earliest event of g in ticks (g->n > 0). */
+static int64_t first_ticks(const group *g)
+{
+    uint64_t m = UINT64_MAX;
+    const uint64_t *ev = EV(g);
+    for (uint32_t k = 0; k < g->n; k++)
+        if (ev[k] < m)
+            m = ev[k];
+    return g->base + (int64_t)(m >> 32);
+}
+
+static int merge(void *into_, void *from_, bw_errbuf *eb)
+{
+    bwrule *into = into_, *from = from_;
+    int err = 0;
+    for (size_t i = 0; i < from->ngroups; i++) {
+        group *fg = &from->groups[i];
+        group *g = find_group(into, from->keys + fg->key, fg->keylen, fg->kind, &err);
+        if (!g) {
+            if (err)
+                return bw_errf(eb, err, "beaconwatch: out of memory");
+            into->c.cap_events += fg->n;
+            continue;
+        }
+        /* the group's addresses are those of its earliest event, whichever
+         * worker saw it (ties: the smaller destination), so that the result
+         * does not depend on how the input was split */
+        int take = g->base == INT64_MIN || g->n == 0;
+        if (!take && fg->n) {
+            int64_t a = first_ticks(g), b = first_ticks(fg);
+            bw_ip fd = gdst(from, fg), gd = gdst(into, g);
+            take = b < a || (b == a && memcmp(fd.a, gd.a, 16) < 0);
+        }
+        if (take) {
+            bw_ip fs = gsrc(from, fg), fd = gdst(from, fg);
+            size_t gi0 = (size_t)(g - into->groups);
+            if ((err = set_ips(into, g, &fs, &fd)))
+                return bw_errf(eb, err, "beaconwatch: out of memory");
+            g = &into->groups[gi0];
+            g->dport = fg->dport;
+            g->hp = 0;
+            if (fg->hp) {
+                const group *fh = &from->groups[fg->hp - 1];
+                size_t gi = (size_t)(g - into->groups);
+                group *h = find_group(into, from->keys + fh->key, fh->keylen, fh->kind, &err);
+                if (err)
+                    return bw_errf(eb, err, "beaconwatch: out of memory");
+                g = &into->groups[gi]; /* find_group may have moved the array */
+                if (h)
+                    g->hp = (uint32_t)(h - into->groups) + 1;
+            }
+        }
+        const uint64_t *fev = EV(fg);
+        for (uint32_t k = 0; k < fg->n; k++) {
+            uint64_t e = fev[k];
+            int64_t ticks = fg->base + (int64_t)(e >> 32);
+            if ((err = push(into, g, ticks, (uint16_t)(e >> 16), (uint16_t)e)))
+                return bw_errf(eb, err, "beaconwatch: out of memory");
+        }
+        if (fg->cap)
+            free(fg->u.ev);
+        fg->u.ev = NULL;
+        fg->n = fg->cap = 0;
+    }
+    /* counters of work done in `from` (events were re-counted by push) */
+    into->c.offered += from->c.offered;
+    into->c.kept += from->c.kept;
+    into->c.no_addr += from->c.no_addr;
+    into->c.no_time += from->c.no_time;
+    into->c.internal_dst += from->c.internal_dst;
+    into->c.cap_groups += from->c.cap_groups;
+    into->c.cap_events += from->c.cap_events;
+    into->c.time_range += from->c.time_range;
+    if (from->min_us < into->min_us)
+        into->min_us = from->min_us;
+    if (from->max_us > into->max_us)
+        into->max_us = from->max_us;
+    into->added |= from->added;
+    clear_data(from);
+    memset(&from->c, 0, sizeof from->c);
+    return 0;
+}
+
+/* ------------------------------------------------------------ finish */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_cat(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void sb_printf(sbuf *b, const char *fmt, ...);
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    char t[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t, sizeof t, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        sb_put(b, t, (size_t)n < sizeof t ? (size_t)n : sizeof t - 1);
+}
+
+/* A JSON string: control characters escaped, bytes >= 0x80 that are not
+ * valid UTF-8 replaced by U+FFFD. */
+static void sb_str(sbuf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    sb_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = u[i];
+        if (c == '"' || c == '\\') {
+            char t[2] = {'\\', (char)c};
+            sb_put(b, t, 2);
+        } else if (c < 0x20) {
+            sb_printf(b, "\\u%04x", c);
+        } else if (c < 0x80) {
+            sb_put(b, s + i, 1);
+        } else {
+            size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                         : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+            size_t k = 1;
+            while (len && k < len && i + k < n && (u[i + k] & 0xc0) == 0x80)
+                k++;
+            if (len && k == len) {
+                sb_put(b, s + i, len);
+                i += len - 1;
+            } else {
+                sb_cat(b, "\\ufffd");
+            }
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+static void sb_num(sbuf *b, double v)
+{
+    if (!isfinite(v))
+        sb_cat(b, "null");
+    else
+        sb_printf(b, "%.6g", v);
+}
+
+typedef struct result {
+    size_t gi;
+    bw_period_est est;
+    double smed, dmed, sreg, dreg; /* median bytes each way, share near it */
+    double coverage, score;
+    uint32_t sources;
+    const char *benign;
+    double q;
+    const char *key; /* the group's key, for a stable order on equal scores */
+    size_t keylen;
+} result;
+
+typedef struct pop_ent {
+    const char *k; /* destination: 16 address bytes, or a length-prefixed domain */
+    size_t kl;
+    bw_ip src;
+} pop_ent;
+
+static int cmp_pop(const void *a, const void *b)
+{
+    const pop_ent *x = a, *y = b;
+    size_t m = x->kl < y->kl ? x->kl : y->kl;
+    int c = memcmp(x->k, y->k, m);
+    if (c)
+        return c;
+    if (x->kl != y->kl)
+        return x->kl < y->kl ? -1 : 1;
+    return memcmp(x->src.a, y->src.a, 16);
+}
+
+/* Distinct sources per destination: sorted unique (destination, count). */
+typedef struct popmap {
+    pop_ent *e; /* unique destinations; src.a[0..3] reused as the count */
+    size_t n;
+} popmap;
+
+static uint32_t pop_count(const pop_ent *e)
+{
+    uint32_t c;
+    memcpy(&c, e->src.a, 4);
+    return c;
+}
+
+static void pop_build(pop_ent *e, size_t n, popmap *m)
+{
+    qsort(e, n, sizeof *e, cmp_pop);
+    size_t u = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        uint32_t cnt = 0;
+        while (j < n && e[j].kl == e[i].kl && !memcmp(e[j].k, e[i].k, e[i].kl)) {
+            if (j == i || memcmp(e[j].src.a, e[j - 1].src.a, 16))
+                cnt++;
+            j++;
+        }
+        e[u] = e[i];
+        memcpy(e[u].src.a, &cnt, 4);
+        u++;
+        i = j;
+    }
+    m->e = e;
+    m->n = u;
+}
+
+static uint32_t pop_find(const popmap *m, const char *k, size_t kl)
+{
+    size_t lo = 0, hi = m->n;
+    pop_ent key = {k, kl, {{0}, 0}};
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const pop_ent *e = &m->e[mid];
+        size_t mm = e->kl < kl ? e->kl : kl;
+        int c = memcmp(e->k, k, mm);
+        if (!c && e->kl != kl)
+            c = e->kl < kl ? -1 : 1;
+        if (!c)
+            return pop_count(e);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    (void)key;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of the known values among v (n), and the share of them within
+ * max(5 %, 8 B) of it; -1 and 0 when none is known. */
+static void byte_stats(double *v, size_t n, double *med, double *reg)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] >= 0)
+            v[m++] = v[i];
+    if (!m) {
+        *med = -1;
+        *reg = 0;
+        return;
+    }
+    qsort(v, m, sizeof *v, cmp_dbl);
+    double md = v[m / 2];
+    double tol = md * 0.05 > 8 ? md * 0.05 : 8;
+    size_t near = 0;
+    for (size_t i = 0; i < m; i++)
+        if (fabs(v[i] - md) <= tol)
+            near++;
+    *med = md;
+    *reg = (double)near / (double)m;
+}
+
+static const char *benign_match(const bwrule *r, const group *g, const char *keys)
+{
+    bw_ip dst = gdst(r, g);
+    const char *proc = NULL, *dom = NULL;
+    size_t pl = 0, dl = 0;
+    const char *k = keys + g->key + 1;
+    if (g->hp) { /* the process of the group's first session */
+        const group *h = &r->groups[g->hp - 1];
+        const char *hk = keys + h->key + 1;
+        size_t hl = (unsigned char)hk[0];
+        pl = (unsigned char)hk[1 + hl];
+        proc = hk + 2 + hl;
+    }
+    if (g->kind == K_HP) {
+        size_t hl = (unsigned char)k[0];
+        pl = (unsigned char)k[1 + hl];
+        proc = k + 2 + hl;
+    } else if (g->kind == K_SD) {
+        dl = (unsigned char)k[16];
+        dom = k + 17;
+    }
+    for (size_t i = 0; i < r->benign.n; i++) {
+        const fingerprint *f = &r->benign.f[i];
+        int ok = 1;
+        for (int c = 0; c < f->nc && ok; c++) {
+            const fp_cond *fc = &f->c[c];
+            switch (fc->field) {
+            case F_PROCESS:
+                ok = proc && glob_match(fc->pat, proc, pl);
+                break;
+            case F_DOMAIN:
+                ok = dom && glob_match(fc->pat, dom, dl);
+                break;
+            case F_DPORT:
+                ok = g->dport == fc->port;
+                break;
+            default:
+                ok = bw_cidr_contains(&fc->cidr, &dst);
+                break;
+            }
+        }
+        if (ok)
+            return f->label;
+    }
+    return NULL;
+}
+
+/* "4,000" */
+static void fmt_thousands(char *buf, size_t cap, unsigned long long v)
+{
+    char t[32];
+    int n = snprintf(t, sizeof t, "%llu", v);
+    size_t o = 0;
+    for (int i = 0; i < n && o + 2 < cap; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = t[i];
+    }
+    buf[o] = '\0';
+}
+
+static void fmt_bytes(char *buf, size_t cap, double med, double reg)
+{
+    if (med < 0)
+        snprintf(buf, cap, "?");
+    else
+        snprintf(buf, cap, "%.0f B%s", med, reg >= 0.8 ? "" : "~");
+}
+
+static void fmt_secs(char *buf, size_t cap, double s)
+{
+    if (s >= 100)
+        snprintf(buf, cap, "%.0f s", s);
+    else
+        snprintf(buf, cap, "%.1f s", s);
+}
+
+static const char *const columns[] = {"source", "destination", "score", "period_s", "jitter",
+                                      "beats_pct", "explanation"};
+
+/* The group's two sides as text: source (address or host) and destination
+ * (address:port, process or domain). */
+static void group_text(const bwrule *r, const group *g, char *src, size_t sc, char *dst,
+                       size_t dc)
+{
+    const char *k = r->keys + g->key + 1;
+    bw_ip gs = gsrc(r, g), gd = gdst(r, g);
+    char a[BW_IP_STRLEN];
+    if (g->kind == K_HP) {
+        size_t hl = (unsigned char)k[0];
+        size_t pl = (unsigned char)k[1 + hl];
+        snprintf(src, sc, "%.*s", (int)hl, k + 1);
+        snprintf(dst, dc, "%.*s", (int)pl, k + 2 + hl);
+        return;
+    }
+    bw_ip_format(&gs, a);
+    snprintf(src, sc, "%s", a);
+    if (g->kind == K_SD) {
+        snprintf(dst, dc, "%.*s", (int)(unsigned char)k[16], k + 17);
+    } else {
+        bw_ip_format(&gd, a);
+        if (g->dport == 0xffff)
+            snprintf(dst, dc, "%s", a);
+        else if (gd.family == 6)
+            snprintf(dst, dc, "[%s]:%u", a, g->dport);
+        else
+            snprintf(dst, dc, "%s:%u", a, g->dport);
+    }
+}
+
+static int cmp_result(const void *a, const void *b)
+{
+    const result *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    size_t m = x->keylen < y->keylen ? x->keylen : y->keylen;
+    int c = memcmp(x->key, y->key, m);
+    if (c)
+        return c;
+    return x->keylen < y->keylen ? -1 : x->keylen > y->keylen;
+}
+
+static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
+                  int64_t win_end, uint32_t total_src, sbuf *doc, sbuf *exp,
+                  bw_finding_fn fn, void *ctx)
+{
+    const group *g = &r->groups[res->gi];
+    const bw_period_est *e = &res->est;
+    char src[300], dst[300], ts[BW_TIME_STRLEN], first[BW_TIME_STRLEN], last[BW_TIME_STRLEN];
+    char t1[64], t2[64], id[65];
+    group_text(r, g, src, sizeof src, dst, sizeof dst);
+    bw_ip gs = gsrc(r, g), gd = gdst(r, g);
+    bw_time_format(win_end, ts);
+    bw_time_format(w0 + (int64_t)(e->first_s * 1e6), first);
+    bw_time_format(w0 + (int64_t)(e->last_s * 1e6), last);
+    int alert = res->score >= r->threshold && res->q <= r->fdr;
+
+    /* id: rule, group key, window end */
+    struct sha256_ctx h;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&h);
+    sha256_update(&h, 12, (const uint8_t *)"beaconwatch");
+    sha256_update(&h, g->keylen, (const uint8_t *)(r->keys + g->key));
+    sha256_update(&h, strlen(ts), (const uint8_t *)ts);
+    sha256_digest(&h, sizeof d, d);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+        snprintf(id + 2 * i, 3, "%02x", d[i]);
+
+    /* explanation */
+    exp->n = 0;
+    fmt_secs(t1, sizeof t1, e->sleep_s);
+    sb_printf(exp, "every %s, jitter %.0f %% (%s), %.0f %% of beats, ", t1, e->jitter * 100,
+              bw_jm_name(e->model), e->seen * 100);
+    fmt_bytes(t1, sizeof t1, res->smed, res->sreg);
+    fmt_bytes(t2, sizeof t2, res->dmed, res->dreg);
+    sb_printf(exp, "%s / %s %s, ", t1, t2,
+              res->sreg >= 0.8 && res->dreg >= 0.8 ? "constant" : "varying");
+    fmt_thousands(t1, sizeof t1, res->sources);
+    fmt_thousands(t2, sizeof t2, total_src);
+    sb_printf(exp, "%s of %s sources", t1, t2);
+    if (res->benign)
+        sb_printf(exp, "; benign: %s", res->benign);
+    if (exp->oom)
+        return BW_ERR_NOMEM;
+
+    doc->n = 0;
+    sb_cat(doc, "{\"@timestamp\":\"");
+    sb_cat(doc, ts);
+    sb_cat(doc, "\",\"rule\":\"beaconwatch\",\"group\":{\"by\":\"");
+    sb_cat(doc, kind_names[g->kind]);
+    sb_cat(doc, "\",\"source\":");
+    sb_str(doc, src, strlen(src));
+    sb_cat(doc, ",\"destination\":");
+    sb_str(doc, dst, strlen(dst));
+    sb_cat(doc, "},\"source\":{\"ip\":\"");
+    bw_ip_format(&gs, t1);
+    sb_cat(doc, t1);
+    sb_cat(doc, "\"},\"destination\":{\"ip\":\"");
+    bw_ip_format(&gd, t1);
+    sb_cat(doc, t1);
+    sb_cat(doc, "\"");
+    if (g->dport != 0xffff)
+        sb_printf(doc, ",\"port\":%u", g->dport);
+    if (g->kind == K_SD) {
+        sb_cat(doc, ",\"domain\":");
+        sb_str(doc, dst, strlen(dst));
+    }
+    sb_cat(doc, "}");
+    if (g->kind == K_HP) {
+        sb_cat(doc, ",\"host\":{\"name\":");
+        sb_str(doc, src, strlen(src));
+        sb_cat(doc, "},\"process\":{\"name\":");
+        sb_str(doc, dst, strlen(dst));
+        sb_cat(doc, "}");
+    }
+    sb_cat(doc, ",\"beacon\":{\"sleep_s\":");
+    sb_num(doc, e->sleep_s);
+    sb_cat(doc, ",\"sleep_ci\":[");
+    sb_num(doc, e->s_lo);
+    sb_cat(doc, ",");
+    sb_num(doc, e->s_hi);
+    sb_cat(doc, "],\"jitter\":");
+    sb_num(doc, e->jitter);
+    sb_cat(doc, ",\"jitter_ci\":[");
+    sb_num(doc, e->j_lo);
+    sb_cat(doc, ",");
+    sb_num(doc, e->j_hi);
+    sb_printf(doc, "],\"jitter_model\":\"%s\",\"mean_sleep_s\":", bw_jm_name(e->model));
+    sb_num(doc, e->mean_sleep);
+    sb_printf(doc, ",\"events\":%zu,\"beats\":%zu,\"beats_expected\":", e->nevents, e->nbeats);
+    sb_num(doc, e->expected);
+    sb_cat(doc, ",\"beats_seen\":");
+    sb_num(doc, e->seen);
+    sb_cat(doc, ",\"burst_s\":");
+    sb_num(doc, e->burst_s);
+    sb_printf(doc, ",\"first\":\"%s\",\"last\":\"%s\",\"coverage\":", first, last);
+    sb_num(doc, res->coverage);
+    sb_cat(doc, ",\"src_bytes\":{\"median\":");
+    sb_num(doc, res->smed);
+    sb_cat(doc, ",\"regularity\":");
+    sb_num(doc, res->sreg);
+    sb_cat(doc, "},\"dst_bytes\":{\"median\":");
+    sb_num(doc, res->dmed);
+    sb_cat(doc, ",\"regularity\":");
+    sb_num(doc, res->dreg);
+    sb_printf(doc, "},\"sources\":%u,\"sources_total\":%u,\"dispersion\":", res->sources,
+              total_src);
+    sb_num(doc, e->qcd);
+    sb_cat(doc, ",\"dispersion_random\":");
+    sb_num(doc, e->qcd0);
+    sb_cat(doc, ",\"p_value\":");
+    sb_num(doc, e->p);
+    sb_cat(doc, ",\"q_value\":");
+    sb_num(doc, res->q);
+    sb_cat(doc, ",\"benign\":");
+    if (res->benign)
+        sb_str(doc, res->benign, strlen(res->benign));
+    else
+        sb_cat(doc, "null");
+    sb_cat(doc, ",\"score\":");
+    sb_num(doc, res->score);
+    sb_printf(doc, ",\"alert\":%s,\"explanation\":", alert ? "true" : "false");
+    sb_str(doc, exp->p, exp->n);
+    sb_printf(doc, "},\"finding\":{\"id\":\"%s\"}}", id);
+    if (doc->oom)
+        return BW_ERR_NOMEM;
+
+    char score[16], period[32], jit[16], beats[16];
+    snprintf(score, sizeof score, "%.3f", res->score);
+    snprintf(period, sizeof period, "%.1f", e->sleep_s);
+    snprintf(jit, sizeof jit, "%.2f", e->jitter);
+    snprintf(beats, sizeof beats, "%.0f", e->seen * 100);
+    const char *cells[7] = {src, dst, score, period, jit, beats, exp->p};
+    bw_finding f = {
+        .rule = "beaconwatch",
+        .id = id,
+        .index = "beaconwatch-findings-1.0.0",
+        .ts_us = win_end,
+        .score = res->score,
+        .alert = alert,
+        .json = doc->p,
+        .ncols = 7,
+        .cols = cells,
+    };
+    if (alert)
+        r->alerts++;
+    if (res->benign)
+        r->benign_found++;
+    r->reported++;
+    return fn(ctx, &f) ? BW_ERR_STOPPED : 0;
+}
+
+/* Scores a tested group (see docs/detector.md, "Score"). */
+static double score_of(const bwrule *r, const result *res, uint32_t total_src)
+{
+    const bw_period_est *e = &res->est;
+    double reg = e->qcd0 > 0 ? 1 - e->qcd / e->qcd0 : 0;
+    reg = reg < 0 ? 0 : reg > 1 ? 1 : reg;
+    double byt = 0.5;
+    if (res->smed >= 0 && res->dmed >= 0)
+        byt = (res->sreg + res->dreg) / 2;
+    else if (res->smed >= 0 || res->dmed >= 0)
+        byt = res->smed >= 0 ? res->sreg : res->dreg;
+    double base = 0.4 * reg + 0.25 * e->seen + 0.2 * byt + 0.15 * res->coverage;
+    double pop = 1;
+    if (res->sources > 3) {
+        double tot = total_src > 10 ? total_src : 10;
+        pop = 1 - log10((double)res->sources) / log10(tot);
+        if (pop < 0.2)
+            pop = 0.2;
+    }
+    double s = base * pop * (res->benign ? r->benign_weight : 1);
+    if (res->q > r->fdr)
+        s *= 0.5;
+    return s < 0 ? 0 : s > 1 ? 1 : s;
+}
+
+static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_errbuf *eb)
+{
+    bwrule *r = st;
+    int err = 0;
+    result *res = NULL;
+    double *t = NULL, *scratch = NULL, *pq = NULL;
+    bw_pidx *pidx = NULL;
+    pop_ent *pe_ip = NULL, *pe_dom = NULL;
+    sbuf doc = {0}, exp = {0};
+    size_t nres = 0, maxn = 0, npi = 0, npd = 0;
+    if (r->max_us == INT64_MIN)
+        return 0;
+    bw_run rr = *run;
+    int64_t w0 = run->start_us != BW_UNSET ? run->start_us : r->min_us;
+    int64_t w1 = run->end_us != BW_UNSET   ? run->end_us
+                 : run->now_us != BW_UNSET ? run->now_us
+                                           : r->max_us;
+    rr.start_us = w0;
+    double wlen = (double)(w1 - w0) / 1e6;
+
+    for (size_t i = 0; i < r->ngroups; i++)
+        if (r->groups[i].n > maxn)
+            maxn = r->groups[i].n;
+    t = malloc((maxn + 1) * sizeof *t);
+    scratch = malloc((2 * maxn + 2) * sizeof *scratch);
+    res = malloc((r->ngroups + 1) * sizeof *res);
+    pe_ip = malloc((r->ngroups + 1) * sizeof *pe_ip);
+    pe_dom = malloc((r->ngroups + 1) * sizeof *pe_dom);
+    if (!t || !scratch || !res || !pe_ip || !pe_dom) {
+        err = bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
+        goto out;
+    }
+
+    /* destination popularity: distinct sources per address and per domain */
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const group *g = &r->groups[i];
+        if (g->kind == K_SDP)
+            pe_ip[npi++] = (pop_ent){r->keys + g->key + 17, 16, gsrc(r, g)};
+        else if (g->kind == K_SD)
+            pe_dom[npd++] = (pop_ent){r->keys + g->key + 18,
+                                      (unsigned char)r->keys[g->key + 17], gsrc(r, g)};
+    }
+    uint32_t total_src = 0;
+    {
+        /* distinct sources overall: sort the address entries by source */
+        bw_ip *srcs = malloc((npi + 1) * sizeof *srcs);
+        if (!srcs) {
+            err = bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < npi; i++)
+            srcs[i] = pe_ip[i].src;
+        pop_ent *tmp = malloc((npi + 1) * sizeof *tmp);
+        if (!tmp) {
+            free(srcs);
+            err = bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < npi; i++)
+            tmp[i] = (pop_ent){"", 0, srcs[i]};
+        popmap one;
+        pop_build(tmp, npi, &one);
+        total_src = one.n ? pop_count(&one.e[0]) : 0;
+        free(tmp);
+        free(srcs);
+    }
+    popmap pm_ip, pm_dom;
+    pop_build(pe_ip, npi, &pm_ip);
+    pop_build(pe_dom, npd, &pm_dom);
+
+    /* per group: sort, cut to the window, estimate */
+    for (size_t i = 0; i < r->ngroups; i++) {
+        group *g = &r->groups[i];
+        if (g->n < (uint32_t)r->min_beats)
+            continue;
+        uint64_t *ev = EV(g);
+        int sorted = 1;
+        for (uint32_t k = 1; k < g->n && sorted; k++)
+            sorted = (ev[k] >> 32) >= (ev[k - 1] >> 32);
+        if (!sorted)
+            qsort(ev, g->n, sizeof *ev, cmp_u64);
+        size_t n = 0;
+        for (uint32_t k = 0; k < g->n; k++) {
+            int64_t us = (g->base + (int64_t)(ev[k] >> 32)) * TICK_US;
+            if (us < w0 || us > w1)
+                continue;
+            t[n++] = (double)(us - w0) / 1e6;
+        }
+        if (n < (size_t)r->min_beats)
+            continue;
+        result *x = &res[nres];
+        memset(x, 0, sizeof *x);
+        x->gi = i;
+        x->key = r->keys + g->key;
+        x->keylen = g->keylen;
+        /* q >= p: a group with p above fdr can never be reported, so its
+         * sleep and jitter are not worth estimating (unless --all) */
+        if (!bw_period_estimate(t, n, scratch, run->all ? 1.0 : r->fdr, &x->est) ||
+            x->est.nbeats < (size_t)r->min_beats)
+            continue;
+        if (x->est.estimated) {
+            /* the estimator used scratch: decode the sizes again */
+            for (size_t k = 0, m = 0; k < g->n; k++) {
+                int64_t us = (g->base + (int64_t)(ev[k] >> 32)) * TICK_US;
+                if (us < w0 || us > w1)
+                    continue;
+                scratch[m] = bytes_value((uint16_t)(ev[k] >> 16));
+                scratch[maxn + 1 + m] = bytes_value((uint16_t)ev[k]);
+                m++;
+            }
+            byte_stats(scratch, n, &x->smed, &x->sreg);
+            byte_stats(scratch + maxn + 1, n, &x->dmed, &x->dreg);
+        }
+        x->coverage = wlen > 0 ? (x->est.last_s - x->est.first_s) / wlen : 1;
+        if (x->coverage > 1)
+            x->coverage = 1;
+        if (g->kind == K_SD)
+            x->sources = pop_find(&pm_dom, r->keys + g->key + 18,
+                                  (unsigned char)r->keys[g->key + 17]);
+        else
+        {
+            bw_ip d = gdst(r, g);
+            x->sources = pop_find(&pm_ip, (const char *)d.a, 16);
+        }
+        if (!x->sources)
+            x->sources = 1;
+        x->benign = benign_match(r, g, r->keys);
+        nres++;
+    }
+    r->tested = nres;
+
+    /* false discovery control across every group tested in this run */
+    pq = malloc((nres + 1) * sizeof *pq);
+    pidx = malloc((nres + 1) * sizeof *pidx);
+    if (!pq || !pidx) {
+        err = bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nres; i++)
+        pq[i] = res[i].est.p;
+    bw_bh_adjust(pq, nres, pidx);
+    size_t keep = 0;
+    for (size_t i = 0; i < nres; i++) {
+        res[i].q = pq[i];
+        if ((res[i].q > r->fdr && !run->all) || !res[i].est.estimated)
+            continue;
+        res[i].score = score_of(r, &res[i], total_src);
+        res[keep++] = res[i];
+    }
+    qsort(res, keep, sizeof *res, cmp_result);
+    for (size_t i = 0; i < keep; i++) {
+        err = report(r, &res[i], &rr, w0, w1, total_src, &doc, &exp, fn, ctx);
+        if (err == BW_ERR_STOPPED) {
+            bw_errf(eb, err, "beaconwatch: stopped by the findings callback");
+            goto out;
+        }
+        if (err) {
+            bw_errf(eb, err, "beaconwatch: out of memory");
+            goto out;
+        }
+    }
+out:
+    free(t);
+    free(scratch);
+    free(res);
+    free(pe_ip);
+    free(pe_dom);
+    free(pq);
+    free(pidx);
+    free(doc.p);
+    free(exp.p);
+    return err;
+}
+
+static size_t summary(const void *st, char *buf, size_t cap)
+{
+    const bwrule *r = st;
+    size_t bytes = r->capgroups * sizeof(group) + r->tcap * 8 + r->keys_cap;
+    unsigned long long evcap = 0;
+    for (size_t i = 0; i < r->ngroups; i++)
+        evcap += r->groups[i].cap;
+    bytes += evcap * 8 + r->capaux * sizeof *r->aux;
+    int n = snprintf(buf, cap,
+                     "offered %llu records, kept %llu (%llu events in %zu groups, %.1f bytes "
+                     "per event); no address %llu, no time %llu, internal destination %llu, "
+                     "dropped at the group cap %llu, at the event caps %llu, time out of range "
+                     "%llu; tested %llu groups, reported %llu, alerts %llu, benign %llu",
+                     r->c.offered, r->c.kept, r->c.events, r->ngroups,
+                     r->c.events ? (double)bytes / (double)r->c.events : 0.0, r->c.no_addr,
+                     r->c.no_time, r->c.internal_dst, r->c.cap_groups, r->c.cap_events,
+                     r->c.time_range, r->tested, r->reported, r->alerts, r->benign_found);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+const bw_rule_ops bw_rule_beaconwatch_ops = {
+    .name = "beaconwatch",
+    .create = create,
+    .destroy = destroy,
+    .set = set,
+    .params = params,
+    .clone = clone_state,
+    .add = add,
+    .merge = merge,
+    .columns = columns,
+    .ncols = 7,
+    .finish = finish,
+    .summary = summary,
+};

@@ -1,0 +1,477 @@
+/* Unit tests of rule "beaconwatch" (lib/rule_beaconwatch.c) and its sleep /
+ * jitter estimator (lib/detect_period.c): hand-built series for each jitter
+ * model at 0, 20 and 50 %, 20 % missed beats, retry bursts, periods of 10 s
+ * and 24 h, random timing, Benjamini-Hochberg, the benign NTP fingerprint,
+ * the explanation text, parameters, clone/merge, and the shipped list. */
+#include "detect_period.h"
+#include "rule_impl.h"
+#include "tap.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 INT64_C(1767225600000000) /* 2026-01-01T00:00:00Z */
+
+/* ---- a small deterministic RNG (splitmix64) ---- */
+static uint64_t rs = 1;
+static double unit(void)
+{
+    uint64_t z = (rs += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+/* Beat times of a beacon: model BW_JM_*, period P, jitter J, missed share,
+ * retry share (a failed beat followed by 1..3 retries 1-5 s apart); up to
+ * `cap` events within `span` seconds. Returns the count. */
+static size_t series(double *t, size_t cap, int model, double P, double J, double missed,
+                     double retry, double span)
+{
+    size_t n = 0;
+    double now = unit() * P;
+    while (now < span && n < cap) {
+        if (unit() >= missed) {
+            t[n++] = now;
+            if (unit() < retry) {
+                double r = now;
+                int k = 1 + (int)(unit() * 3);
+                for (int i = 0; i < k && n < cap; i++) {
+                    r += 1 + 4 * unit();
+                    t[n++] = r;
+                }
+            }
+        }
+        double s = model == BW_JM_CS    ? P * (1 - J * unit())
+                   : model == BW_JM_SYM ? P * (1 + J * (2 * unit() - 1))
+                   : model == BW_JM_SLIVER ? P + J * P * unit()
+                                           : P;
+        now += s;
+    }
+    return n;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define MAXT 100000
+static double tt[MAXT], scratch[2 * MAXT];
+
+static void check_est(const char *what, int model, double P, double J, double missed,
+                      double retry, double span)
+{
+    bw_period_est e;
+    size_t n = series(tt, MAXT, model, P, J, missed, retry, span);
+    qsort(tt, n, sizeof *tt, cmpd);
+    int ok = bw_period_estimate(tt, n, scratch, 1.0, &e) && e.estimated;
+    CHECK(ok);
+    int s_ok = fabs(e.sleep_s - P) <= 0.02 * P;
+    int j_ok = fabs(e.jitter - J) <= 0.05;
+    int m_ok = J == 0 ? 1 : e.model == model;
+    int p_ok = e.p < 1e-6;
+    CHECK(s_ok);
+    CHECK(j_ok);
+    CHECK(m_ok);
+    CHECK(p_ok);
+    if (!(ok && s_ok && j_ok && m_ok && p_ok))
+        fprintf(stderr, "  %s: n %zu beats %zu S %.2f [%.2f, %.2f] J %.3f model %s p %.3g\n",
+                what, n, e.nbeats, e.sleep_s, e.s_lo, e.s_hi, e.jitter, bw_jm_name(e.model),
+                e.p);
+}
+
+static void test_models(void)
+{
+    static const int models[] = {BW_JM_CS, BW_JM_SYM, BW_JM_SLIVER};
+    static const double jit[] = {0.0, 0.2, 0.5};
+    char what[64];
+    for (int m = 0; m < 3; m++) {
+        for (int j = 0; j < 3; j++) {
+            snprintf(what, sizeof what, "%s J %.1f", bw_jm_name(models[m]), jit[j]);
+            check_est(what, models[m], 300, jit[j], 0, 0, 86400);
+            snprintf(what, sizeof what, "%s J %.1f, 20 %% missed", bw_jm_name(models[m]),
+                     jit[j]);
+            check_est(what, models[m], 300, jit[j], 0.2, 0, 86400);
+            snprintf(what, sizeof what, "%s J %.1f, bursts", bw_jm_name(models[m]), jit[j]);
+            check_est(what, models[m], 60, jit[j], 0.05, 0.05, 86400);
+        }
+    }
+    check_est("10 s, cs 20 %", BW_JM_CS, 10, 0.2, 0.1, 0, 3600 * 4);
+    check_est("24 h, cs 10 % over 60 days", BW_JM_CS, 86400, 0.1, 0, 0, 86400.0 * 60);
+}
+
+static void test_constant_and_random(void)
+{
+    bw_period_est e;
+    for (size_t i = 0; i < 100; i++)
+        tt[i] = 1000 + 60.0 * (double)i;
+    CHECK(bw_period_estimate(tt, 100, scratch, 1.0, &e));
+    CHECK(e.model == BW_JM_NONE);
+    CHECK(fabs(e.sleep_s - 60) < 1e-9);
+    CHECK(e.seen > 0.999);
+    CHECK(e.nbeats == 100);
+
+    /* random (Poisson) timing: the test must not call it periodic */
+    int small = 0;
+    for (int rep = 0; rep < 200; rep++) {
+        double now = 0;
+        for (size_t i = 0; i < 200; i++) {
+            now += -log(1 - unit()) * 120;
+            tt[i] = now;
+        }
+        bw_period_estimate(tt, 200, scratch, 1.0, &e);
+        if (e.p < 0.001)
+            small++;
+    }
+    CHECK(small <= 2); /* ~0.2 expected at a calibrated 0.001 */
+
+    /* too few events */
+    CHECK(!bw_period_estimate(tt, 3, scratch, 1.0, &e));
+}
+
+static void test_bh(void)
+{
+    double pq[4] = {0.01, 0.04, 0.03, 0.005};
+    bw_pidx s[4];
+    bw_bh_adjust(pq, 4, s);
+    CHECK(fabs(pq[0] - 0.02) < 1e-12);
+    CHECK(fabs(pq[1] - 0.04) < 1e-12);
+    CHECK(fabs(pq[2] - 0.04) < 1e-12);
+    CHECK(fabs(pq[3] - 0.02) < 1e-12);
+    CHECK(fabs(bw_norm_sf(0) - 0.5) < 1e-12);
+    CHECK(fabs(bw_norm_sf(1.959964) - 0.025) < 1e-6);
+}
+
+/* ---- the rule through its ops ---- */
+
+#define MAXF 2048
+typedef struct found {
+    int n;
+    char *json[MAXF];
+    char *cols[MAXF];
+    double score[MAXF];
+    int alert[MAXF];
+} found;
+
+static int collect(void *ctx, const bw_finding *f)
+{
+    found *fd = ctx;
+    char buf[2048];
+    size_t o = 0;
+    if (fd->n >= MAXF)
+        return 1;
+    buf[0] = 0;
+    for (int i = 0; i < f->ncols && o < sizeof buf; i++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", i ? "|" : "", f->cols[i]);
+    fd->json[fd->n] = strdup(f->json);
+    fd->cols[fd->n] = strdup(buf);
+    fd->score[fd->n] = f->score;
+    fd->alert[fd->n] = f->alert;
+    fd->n++;
+    return 0;
+}
+
+static void found_free(found *fd)
+{
+    for (int i = 0; i < fd->n; i++) {
+        free(fd->json[i]);
+        free(fd->cols[i]);
+    }
+    fd->n = 0;
+}
+
+static const bw_rule_ops *ops = &bw_rule_beaconwatch_ops;
+
+static void rec_init(bw_record *r, const char *src, const char *dst, int dport)
+{
+    bw_record_clear(r);
+    bw_ip_parse(src, strlen(src), &r->src_ip);
+    bw_ip_parse(dst, strlen(dst), &r->dst_ip);
+    r->dst_port = dport;
+    r->src_port = 50000;
+}
+
+static void set_str(bw_str *s, const char *v)
+{
+    s->p = v;
+    s->n = strlen(v);
+}
+
+static void feed(void *st, const char *src, const char *dst, int dport, const char *host,
+                 const char *proc, const double *t, size_t n, int64_t sb, int64_t db)
+{
+    bw_record r;
+    for (size_t i = 0; i < n; i++) {
+        rec_init(&r, src, dst, dport);
+        r.ts_us = T0 + (int64_t)(t[i] * 1e6);
+        r.src_bytes = sb;
+        r.dst_bytes = db;
+        if (host)
+            set_str(&r.host_name, host);
+        if (proc)
+            set_str(&r.process_name, proc);
+        CHECK(ops->add(st, &r) == 0);
+    }
+}
+
+static int run(void *st, found *fd, int all)
+{
+    bw_errbuf eb = {0};
+    bw_run rn = {BW_UNSET, BW_UNSET, BW_UNSET, 0, all};
+    return ops->finish(st, &rn, collect, fd, &eb);
+}
+
+static int find(const found *fd, const char *needle)
+{
+    for (int i = 0; i < fd->n; i++)
+        if (strstr(fd->json[i], needle))
+            return i;
+    return -1;
+}
+
+static void test_explanation(void)
+{
+    void *st = ops->create("beaconwatch");
+    found fd = {0};
+    for (size_t i = 0; i < 200; i++)
+        tt[i] = 300.0 * (double)i;
+    feed(st, "10.0.0.5", "203.0.113.7", 443, "ws-1", "rundll32.exe", tt, 200, 80, 327);
+    CHECK(run(st, &fd, 0) == 0);
+    CHECK(fd.n == 2); /* (src, dst, port) and (host, process) */
+    int i = find(&fd, "\"by\":\"src_dst_port\"");
+    CHECK(i >= 0);
+    if (i >= 0) {
+        CHECK(strstr(fd.json[i], "\"explanation\":\"every 300 s, jitter 0 % (constant), "
+                                 "100 % of beats, 80 B / 327 B constant, 1 of 1 sources\"") !=
+              NULL);
+        CHECK(strstr(fd.cols[i], "10.0.0.5|203.0.113.7:443|") == fd.cols[i]);
+        CHECK(fd.alert[i] == 1);
+        CHECK(fd.score[i] > 0.9 && fd.score[i] <= 1.0);
+        CHECK(strstr(fd.json[i], "\"sleep_s\":300,") != NULL);
+        CHECK(strstr(fd.json[i], "\"benign\":null") != NULL);
+        CHECK(strstr(fd.json[i], "\"finding\":{\"id\":\"") != NULL);
+    }
+    CHECK(find(&fd, "\"process\":{\"name\":\"rundll32.exe\"}") >= 0);
+    found_free(&fd);
+    ops->destroy(st);
+}
+
+static void test_benign_ntp_and_fdr(void)
+{
+    void *st = ops->create("beaconwatch");
+    found fd = {0};
+    char src[32];
+    /* an NTP client: periodic, benign by fingerprint (port 123) */
+    size_t n = series(tt, MAXT, BW_JM_SYM, 1024, 0.002, 0, 0, 86400);
+    feed(st, "10.0.0.9", "192.0.2.123", 123, "ws-9", "svchost.exe", tt, n, 48, 48);
+    /* a C2 with 30 % Cobalt Strike jitter */
+    n = series(tt, MAXT, BW_JM_CS, 60, 0.3, 0.1, 0, 86400);
+    feed(st, "10.0.0.10", "198.51.100.66", 8443, NULL, NULL, tt, n, 300, 900);
+    /* 300 sources of random traffic to their own destinations */
+    for (int k = 0; k < 300; k++) {
+        double now = 0;
+        for (size_t i = 0; i < 60; i++) {
+            now += -log(1 - unit()) * 900;
+            tt[i] = now;
+        }
+        snprintf(src, sizeof src, "10.1.%d.%d", k / 200, k % 200 + 1);
+        feed(st, src, "203.0.113.200", 443, NULL, NULL, tt, 60, 500 + k, 4000);
+    }
+    CHECK(run(st, &fd, 0) == 0);
+    int c2 = find(&fd, "198.51.100.66");
+    int ntp = find(&fd, "\"benign\":\"ntp\"");
+    CHECK(c2 >= 0);
+    CHECK(ntp >= 0);
+    if (c2 >= 0) {
+        CHECK(fd.alert[c2]);
+        CHECK(strstr(fd.json[c2], "(uniform-down)") != NULL);
+    }
+    if (ntp >= 0) {
+        CHECK(!fd.alert[ntp]);
+        CHECK(strstr(fd.json[ntp], "; benign: ntp") != NULL);
+    }
+    if (c2 >= 0 && ntp >= 0)
+        CHECK(fd.score[c2] > fd.score[ntp]);
+    /* random sources: tested, but false discoveries stay rare */
+    int random_reported = 0;
+    for (int i = 0; i < fd.n; i++)
+        if (strstr(fd.json[i], "203.0.113.200"))
+            random_reported++;
+    CHECK(random_reported <= 3);
+    /* the popular random destination counts its 300 sources */
+    found_free(&fd);
+    ops->destroy(st);
+
+    /* with --all every tested group is reported, significant or not */
+    st = ops->create("beaconwatch");
+    for (int k = 0; k < 20; k++) {
+        double now = 0;
+        for (size_t i = 0; i < 60; i++) {
+            now += -log(1 - unit()) * 900;
+            tt[i] = now;
+        }
+        snprintf(src, sizeof src, "10.2.0.%d", k + 1);
+        feed(st, src, "203.0.113.201", 443, NULL, NULL, tt, 60, 500, 4000);
+    }
+    CHECK(run(st, &fd, 1) == 0);
+    CHECK(fd.n == 20);
+    CHECK(find(&fd, "\"sources\":20,") >= 0);
+    found_free(&fd);
+    ops->destroy(st);
+}
+
+static void test_ipv6_and_merge(void)
+{
+    /* the same series into one instance, and split over two clones */
+    size_t n = series(tt, MAXT, BW_JM_SLIVER, 120, 0.3, 0.05, 0.02, 86400);
+    void *one = ops->create("beaconwatch");
+    void *a = ops->clone(one), *b = ops->clone(one);
+    feed(one, "2001:db8::5", "2001:db8:ffff::1", 443, "mac-1", "osascript", tt, n, 200, 800);
+    for (size_t i = 0; i < n; i++)
+        feed(i % 3 ? a : b, "2001:db8::5", "2001:db8:ffff::1", 443, "mac-1", "osascript",
+             tt + i, 1, 200, 800);
+    bw_errbuf eb = {0};
+    CHECK(ops->merge(a, b, &eb) == 0);
+    found f1 = {0}, f2 = {0};
+    CHECK(run(one, &f1, 0) == 0);
+    CHECK(run(a, &f2, 0) == 0);
+    CHECK(f1.n == 2 && f2.n == 2);
+    for (int i = 0; i < f1.n && i < f2.n; i++)
+        CHECK_STR(f1.json[i], f2.json[i]);
+    CHECK(find(&f1, "[2001:db8:ffff::1]:443") >= 0);
+    CHECK(find(&f1, "(added)") >= 0);
+    found_free(&f1);
+    found_free(&f2);
+    ops->destroy(one);
+    ops->destroy(a);
+    ops->destroy(b);
+}
+
+static void test_domain_rotation(void)
+{
+    /* one C2 behind three addresses, round robin: the (src, domain) group
+     * sees the real sleep */
+    void *st = ops->create("beaconwatch");
+    static const char *ips[3] = {"198.51.100.1", "198.51.100.2", "203.0.113.3"};
+    size_t n = series(tt, MAXT, BW_JM_CS, 45, 0.2, 0.05, 0, 86400);
+    bw_record r;
+    for (size_t i = 0; i < n; i++) {
+        rec_init(&r, "10.0.0.7", ips[i % 3], 443);
+        r.ts_us = T0 + (int64_t)(tt[i] * 1e6);
+        r.src_bytes = 250;
+        r.dst_bytes = 1100;
+        set_str(&r.dst_domain, "CDN-Example.com");
+        CHECK(ops->add(st, &r) == 0);
+    }
+    found fd = {0};
+    CHECK(run(st, &fd, 0) == 0);
+    int i = find(&fd, "\"by\":\"src_domain\"");
+    CHECK(i >= 0);
+    if (i >= 0) {
+        CHECK(strstr(fd.json[i], "\"domain\":\"cdn-example.com\"") != NULL);
+        CHECK(strstr(fd.json[i], "every 45.0 s, jitter 20 % (uniform-down)") != NULL);
+        CHECK(fd.alert[i]);
+    }
+    found_free(&fd);
+    ops->destroy(st);
+}
+
+static void test_params(void)
+{
+    void *st = ops->create("beaconwatch");
+    bw_errbuf eb = {0};
+    char buf[4096];
+    CHECK(ops->set(st, "nope", "1", &eb) == BW_ERR_CONFIG);
+    CHECK(strstr(eb.msg, "nope") != NULL);
+    CHECK(ops->set(st, "fdr", "2", &eb) == BW_ERR_CONFIG);
+    CHECK(strstr(eb.msg, "beaconwatch.fdr") != NULL);
+    CHECK(ops->set(st, "min_beats", "3", &eb) == BW_ERR_CONFIG);
+    CHECK(ops->set(st, "group_by", "src_dst_port,bogus", &eb) == BW_ERR_CONFIG);
+    CHECK(ops->set(st, "benign_file", "/nonexistent/x.txt", &eb) == BW_ERR_CONFIG);
+    CHECK(strstr(eb.msg, "benign_file") != NULL);
+    CHECK(ops->set(st, "threshold", "0.7", &eb) == 0);
+    CHECK(ops->set(st, "group_by", "src_dst_port", &eb) == 0);
+    ops->params(st, buf, sizeof buf);
+    CHECK(strstr(buf, "threshold = 0.7\n") != NULL);
+    CHECK(strstr(buf, "group_by = src_dst_port\n") != NULL);
+    CHECK(strstr(buf, "min_beats = 8\n") != NULL);
+    /* a user file extends the built-in list */
+    char path[] = "/tmp/bw-benign-XXXXXX";
+    int fdn = mkstemp(path);
+    CHECK(fdn >= 0);
+    if (fdn >= 0) {
+        FILE *f = fdopen(fdn, "w");
+        fputs("# mine\nbackup-agent process=backupd dport=443\n", f);
+        fclose(f);
+        size_t before = 0, after = 0;
+        ops->params(st, buf, sizeof buf);
+        sscanf(strstr(buf, "# ") + 2, "%zu", &before);
+        CHECK(ops->set(st, "benign_file", path, &eb) == 0);
+        ops->params(st, buf, sizeof buf);
+        sscanf(strstr(buf, "# ") + 2, "%zu", &after);
+        CHECK(after == before + 1);
+        f = fopen(path, "w");
+        fputs("broken port=1\n", f);
+        fclose(f);
+        CHECK(ops->set(st, "benign_file", path, &eb) == BW_ERR_CONFIG);
+        CHECK(strstr(eb.msg, ":1: unknown field 'port'") != NULL);
+        remove(path);
+    }
+    ops->destroy(st);
+}
+
+/* The shipped list has as many entries as the built-in copy. */
+static void test_shipped_list(void)
+{
+    char path[4096];
+    const char *src = __FILE__;
+    const char *cut = strstr(src, "tests/unit/");
+    if (!cut) {
+        printf("skip: source path unknown\n");
+        return;
+    }
+    snprintf(path, sizeof path, "%.*sconfig/lists/benign-fingerprints.txt", (int)(cut - src),
+             src);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    char line[512];
+    size_t entries = 0, builtin = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p && *p != '#' && *p != '\n')
+            entries++;
+    }
+    fclose(f);
+    void *st = ops->create("beaconwatch");
+    char buf[4096];
+    ops->params(st, buf, sizeof buf);
+    sscanf(strstr(buf, "# ") + 2, "%zu", &builtin);
+    CHECK(entries > 10);
+    CHECK(entries == builtin);
+    bw_errbuf eb = {0};
+    CHECK(ops->set(st, "benign_file", path, &eb) == 0); /* it parses as a user file too */
+    ops->destroy(st);
+}
+
+int main(void)
+{
+    test_models();
+    test_constant_and_random();
+    test_bh();
+    test_explanation();
+    test_benign_ntp_and_fdr();
+    test_ipv6_and_merge();
+    test_domain_rotation();
+    test_params();
+    test_shipped_list();
+    return tap_done();
+}
