@@ -357,7 +357,7 @@ typedef struct group {
     uint32_t nslots, cap;
     int unsorted;
     dstip *ips;
-    uint32_t nips;
+    uint32_t nips, capips; /* grown on demand up to 2 x number_destination_ips */
 } group;
 
 typedef struct arena_block {
@@ -1138,10 +1138,14 @@ static int count_ip(elastic *e, group *g, const bw_ip *ip, int64_t sec)
             return 0;
         }
     }
-    if (!g->ips) {
-        g->ips = malloc(cap * sizeof *g->ips);
-        if (!g->ips)
+    if (g->nips == g->capips && g->capips < cap) {
+        /* Most groups see one or two addresses: grow, don't preallocate. */
+        uint32_t nc = g->capips ? 2 * g->capips : 1;
+        dstip *ni = realloc(g->ips, (nc < cap ? nc : cap) * sizeof *ni);
+        if (!ni)
             return BW_ERR_NOMEM;
+        g->ips = ni;
+        g->capips = nc < cap ? nc : cap;
     }
     if (g->nips < cap) {
         dstip *d = &g->ips[g->nips++];
@@ -1277,12 +1281,14 @@ static int merge_ips(elastic *e, group *into, const group *from)
         qsort(u, n, sizeof *u, cmp_ip_rank);
         n = cap;
     }
-    if (!into->ips) {
-        into->ips = malloc(cap * sizeof *into->ips);
-        if (!into->ips) {
+    if (into->capips < n) {
+        dstip *ni = realloc(into->ips, n * sizeof *ni);
+        if (!ni) {
             free(u);
             return BW_ERR_NOMEM;
         }
+        into->ips = ni;
+        into->capips = n;
     }
     if (n)
         memcpy(into->ips, u, n * sizeof *u);
