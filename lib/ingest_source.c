@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,10 @@ struct bw_ingest {
     int nfiles, capfiles;
     bw_diag *diags; /* flattened view for bw_ingest_diag, built after run */
     int ndiags;
+    /* Live progress, updated by workers once per read step. */
+    _Atomic uint64_t live_records, live_bytes;
+    _Atomic uint64_t total_bytes; /* sum of the plain inputs' sizes */
+    _Atomic int total_unknown;    /* some input is compressed or a pipe */
 };
 
 /* ---- formats ---------------------------------------------------------- */
@@ -265,6 +270,13 @@ int bw_ingest_add(bw_ingest *in, const char *path, bw_errbuf *eb)
     if (S_ISDIR(st.st_mode))
         return walk_dir(in, path, 0, eb);
     return push_file(in, path, 1, eb);
+}
+
+void bw_ingest_progress(bw_ingest *in, bw_progress *out)
+{
+    out->records = atomic_load_explicit(&in->live_records, memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&in->live_bytes, memory_order_relaxed);
+    out->total_bytes = in->total_unknown ? 0 : in->total_bytes;
 }
 
 int bw_ingest_nfiles(const bw_ingest *in)
@@ -632,8 +644,12 @@ static void run_item(run_ctx *rc, item *it, void *ectx)
     if (reject(rc, it, &p))
         goto out;
     for (;;) {
+        uint64_t before = it->st.records;
         size_t used = r->feed(&p, buf + pos, len - pos, src.eof);
         pos += used;
+        atomic_fetch_add_explicit(&rc->in->live_records, it->st.records - before,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&rc->in->live_bytes, used, memory_order_relaxed);
         if (p.stopped || src.eof)
             break;
         it->st.bytes += pos;
@@ -763,6 +779,10 @@ int bw_ingest_run(bw_ingest *in, bw_record_fn fn, void *const *ctx, int nctx, bw
     rc.fn = fn;
     if (nctx < 1)
         return bw_errf(eb, BW_ERR_USAGE, "bw_ingest_run: need at least one context");
+    atomic_store(&in->live_records, 0);
+    atomic_store(&in->live_bytes, 0);
+    in->total_bytes = 0;
+    in->total_unknown = 0;
     /* Plan: sniff every file, pick its reader, cut large plain files. */
     for (int i = 0; i < in->nfiles; i++) {
         in_file *f = &in->files[i];
@@ -813,6 +833,10 @@ int bw_ingest_run(bw_ingest *in, bw_record_fn fn, void *const *ctx, int nctx, bw
             continue;
         }
         f->st.format = it.reader->format;
+        if (is_stdin || pr.compressed)
+            in->total_unknown = 1;
+        else
+            in->total_bytes += pr.size;
         if (is_stdin) {
             stdin_probe = pr;
             have_stdin = 1;

@@ -44,6 +44,14 @@ int cli_rules_setup(const char *const *names, int n, const char *config,
 /* Applies one "RULE.PARAM=VALUE" to the rule of that name among rules. */
 int cli_apply_set(const char *kv, bw_rule **rules, int nrules);
 
+/* Progress on stderr while a long run reads its input (cli_progress.c):
+ * a bar on a terminal, a line every 10 s otherwise, nothing for runs under
+ * 2 s. newest (may be NULL) returns the newest event time seen, for the
+ * lag. Start returns NULL when the thread cannot start; stop accepts NULL. */
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_start(bw_ingest *in, int64_t (*newest)(void *), void *ctx);
+void cli_progress_stop(cli_progress *p);
+
 /* Prints "beaconwatch: <msg>" to stderr. */
 void cli_err(const char *fmt, ...)
 #if defined(__GNUC__)

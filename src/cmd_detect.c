@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -58,7 +59,26 @@ typedef struct worker_ctx {
     bw_sampler *sampler; /* with --store: records behind each group */
     int track_time;      /* with --store: note the latest event time (--retain) */
     int64_t max_ts;
+    _Atomic int64_t newest; /* latest event time, read by the progress thread */
 } worker_ctx;
+
+typedef struct workers {
+    worker_ctx *w;
+    int n;
+} workers;
+
+/* The newest event time over all workers (BW_UNSET before any). */
+static int64_t newest_event(void *arg)
+{
+    const workers *ws = arg;
+    int64_t m = BW_UNSET;
+    for (int i = 0; i < ws->n; i++) {
+        int64_t v = atomic_load_explicit(&ws->w[i].newest, memory_order_relaxed);
+        if (v > m)
+            m = v;
+    }
+    return m;
+}
 
 static int feed(void *ctx, const bw_record *rec)
 {
@@ -68,6 +88,8 @@ static int feed(void *ctx, const bw_record *rec)
             return 1;
     if (w->track_time && rec->ts_us > w->max_ts)
         w->max_ts = rec->ts_us;
+    if (rec->ts_us > atomic_load_explicit(&w->newest, memory_order_relaxed))
+        atomic_store_explicit(&w->newest, rec->ts_us, memory_order_relaxed);
     if (w->sampler && bw_sampler_add(w->sampler, rec) != BW_OK)
         return 1;
     return 0;
@@ -506,7 +528,16 @@ int bw_cmd_detect(int argc, char **argv)
             goto out;
         }
     double t0 = cli_now();
-    err = bw_ingest_run(in, feed, ctx, nt, &eb);
+    {
+        workers ws = {w, nt};
+        cli_progress *prog = NULL;
+        for (int t = 0; t < nt; t++)
+            atomic_store(&w[t].newest, BW_UNSET);
+        if (!quiet)
+            prog = cli_progress_start(in, newest_event, &ws);
+        err = bw_ingest_run(in, feed, ctx, nt, &eb);
+        cli_progress_stop(prog);
+    }
     cli_report_ingest(in, quiet, cli_now() - t0);
     if (err == BW_ERR_STOPPED) {
         cli_err("a rule stopped the run (a limit was reached)");

@@ -165,7 +165,9 @@ int bw_cmd_records(int argc, char **argv)
             goto nomem;
         for (int i = 0; i < nt; i++)
             ctx[i] = &ctr[i];
+        cli_progress *prog = quiet ? NULL : cli_progress_start(in, NULL, NULL);
         err = bw_ingest_run(in, count_one, ctx, nt, &eb);
+        cli_progress_stop(prog);
         uint64_t total = 0;
         for (int i = 0; i < nt; i++)
             total += ctr[i].n;

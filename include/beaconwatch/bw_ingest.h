@@ -103,6 +103,14 @@ typedef int (*bw_record_fn)(void *ctx, const bw_record *rec);
 int bw_ingest_run(bw_ingest *in, bw_record_fn fn, void *const *ctx, int nctx,
                   bw_errbuf *eb);
 
+/* Live progress of a running bw_ingest_run, safe to read from another
+ * thread: records delivered and bytes consumed so far; total_bytes is the
+ * input size when known (all inputs plain files), else 0. */
+typedef struct bw_progress {
+    uint64_t records, bytes, total_bytes;
+} bw_progress;
+void bw_ingest_progress(bw_ingest *in, bw_progress *out);
+
 /* Accounting after (or during) a run. */
 int bw_ingest_nfiles(const bw_ingest *in);
 const bw_file_stats *bw_ingest_file(const bw_ingest *in, int i);
