@@ -15,6 +15,12 @@ expect "skip reported with file:line" "1" "$(grep -c "c.log:5: bad address" "$TM
 expect "summary line" "1" "$(grep -c "read 1 records from 1 file.*skipped 1 malformed" "$TMP/err")"
 expect_rc "malformed lines are not a failure" 0 "$BW" records "$TMP/c.log"
 
+# progress: a run that takes more than 2 s (stdin held open) reports a line
+(cat "$TMP/c.log"; sleep 2.6) | "$BW" records --count - >/dev/null 2>"$TMP/err"
+expect "progress line on a non-terminal" "yes" "$(grep -q '^progress: 2 s, [0-9]* records' "$TMP/err" && echo yes)"
+(cat "$TMP/c.log"; sleep 2.6) | "$BW" records --count -q - >/dev/null 2>"$TMP/err"
+expect "--quiet: no progress" "0" "$(grep -c progress "$TMP/err")"
+
 echo "hello world" > "$TMP/notes.txt"
 expect_rc "unsupported file" 1 "$BW" records "$TMP/notes.txt"
 expect "unsupported names file and formats" "yes" "$(grep -q "notes.txt: not a supported format (tried zeek" "$TMP/err" && echo yes)"
