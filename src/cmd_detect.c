@@ -430,7 +430,15 @@ int bw_cmd_detect(int argc, char **argv)
                 return BW_EXIT_USAGE;
             }
             break;
-        case 'j': io.threads = atoi(optarg); break;
+        case 'j': {
+            uint64_t v;
+            if (cli_parse_count(optarg, &v) != 0 || v < 1 || v > 256) {
+                cli_err("--threads %s: expected a number from 1 to 256", optarg);
+                return BW_EXIT_USAGE;
+            }
+            io.threads = (int)v;
+            break;
+        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return BW_EXIT_OK;
         default: usage(stderr); return BW_EXIT_USAGE;

@@ -28,6 +28,8 @@ expect_rc "missing file" 1 "$BW" records "$TMP/nope.log"
 expect_rc "no input" 2 "$BW" records
 expect_rc "bad format name" 2 "$BW" records --format xml "$TMP/c.log"
 expect_rc "bad option" 2 "$BW" records --bogus "$TMP/c.log"
+expect_rc "bad thread count" 2 "$BW" records --count -j zero "$TMP/c.log"
+expect_rc "detect: bad thread count" 2 "$BW" detect -j 0 "$TMP/c.log"
 expect_rc "unknown command" 2 "$BW" frobnicate
 head -c 3000 /dev/urandom > "$TMP/random.bin"
 expect_rc "random bytes as zeek: counted, no crash" 0 "$BW" records --format zeek "$TMP/random.bin"
