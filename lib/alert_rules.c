@@ -10,6 +10,7 @@
 
 #include "beaconwatch/bw_store.h"
 #include "rule_lists.h"
+#include "util_sbuf.h"
 
 #define HOUR_US ((int64_t)3600 * 1000000)
 #define DAY_US (24 * HOUR_US)
@@ -85,86 +86,54 @@ oom:
     return 1;
 }
 
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void cat(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
 /* Appends s as a JSON string. */
-static void str(buf *b, const char *s)
+static void str(bw_sbuf *b, const char *s)
 {
-    cat(b, "\"");
+    bw_sbuf_cat(b, "\"");
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         char esc[8];
         if (ch == '"' || ch == '\\') {
             esc[0] = '\\';
             esc[1] = (char)ch;
-            put(b, esc, 2);
+            bw_sbuf_put(b, esc, 2);
         } else if (ch < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", ch);
-            cat(b, esc);
+            bw_sbuf_cat(b, esc);
         } else {
-            put(b, s, 1);
+            bw_sbuf_put(b, s, 1);
         }
     }
-    cat(b, "\"");
+    bw_sbuf_cat(b, "\"");
 }
 
 /* The Elastic alert document (a flattened Kibana signal). */
-static int elastic_doc(buf *b, const char *name, const cand *c, int64_t created)
+static int elastic_doc(bw_sbuf *b, const char *name, const cand *c, int64_t created)
 {
     char t[BW_TIME_STRLEN];
     b->n = 0;
     bw_time_format_ms(created, t);
-    cat(b, "{\"@timestamp\":\"");
-    cat(b, t);
-    cat(b, "\",\"kibana.alert.rule.name\":");
+    bw_sbuf_cat(b, "{\"@timestamp\":\"");
+    bw_sbuf_cat(b, t);
+    bw_sbuf_cat(b, "\",\"kibana.alert.rule.name\":");
     str(b, name);
-    cat(b, ",\"kibana.alert.severity\":\"low\",\"kibana.alert.risk_score\":21,"
+    bw_sbuf_cat(b, ",\"kibana.alert.severity\":\"low\",\"kibana.alert.risk_score\":21,"
            "\"kibana.alert.original_time\":\"");
     bw_time_format_ms(c->ts_us, t);
-    cat(b, t);
-    cat(b, "\",\"kibana.alert.ancestors\":[{\"id\":");
+    bw_sbuf_cat(b, t);
+    bw_sbuf_cat(b, "\",\"kibana.alert.ancestors\":[{\"id\":");
     str(b, c->id);
-    cat(b, ",\"index\":\"" ELASTIC_INDEX "\"}],\"host\":{\"name\":");
+    bw_sbuf_cat(b, ",\"index\":\"" ELASTIC_INDEX "\"}],\"host\":{\"name\":");
     str(b, c->host);
-    cat(b, "},\"process\":{\"name\":");
+    bw_sbuf_cat(b, "},\"process\":{\"name\":");
     str(b, c->process);
-    cat(b, "}");
+    bw_sbuf_cat(b, "}");
     if (c->source_ip[0]) {
-        cat(b, ",\"source\":{\"ip\":");
+        bw_sbuf_cat(b, ",\"source\":{\"ip\":");
         str(b, c->source_ip);
-        cat(b, "}");
+        bw_sbuf_cat(b, "}");
     }
-    cat(b, ",\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":{\"id\":\"TA0011\","
+    bw_sbuf_cat(b, ",\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":{\"id\":\"TA0011\","
            "\"name\":\"Command and Control\","
            "\"reference\":\"https://attack.mitre.org/tactics/TA0011/\"},"
            "\"technique\":[{\"id\":\"T1071\",\"name\":\"Application Layer Protocol\","
@@ -174,8 +143,8 @@ static int elastic_doc(buf *b, const char *name, const cand *c, int64_t created)
            "\"subtechnique\":[{\"id\":\"T1102.002\",\"name\":\"Bidirectional Communication\","
            "\"reference\":\"https://attack.mitre.org/techniques/T1102/002/\"}]}]}],"
            "\"beaconing\":");
-    cat(b, c->json);
-    cat(b, "}");
+    bw_sbuf_cat(b, c->json);
+    bw_sbuf_cat(b, "}");
     return b->oom ? BW_ERR_NOMEM : 0;
 }
 
@@ -184,14 +153,14 @@ static int raise_one(bw_store *s, const char *rule, const cand *c, const char *d
                      int64_t created, bw_alert_fn fn, void *ctx, int *nnew, uint64_t *added,
                      uint64_t *old, bw_errbuf *eb)
 {
-    buf id = {0};
+    bw_sbuf id = {0};
     bw_alert a;
     int isnew = 0, err;
-    cat(&id, rule);
-    cat(&id, ":");
-    cat(&id, c->rule);
-    cat(&id, ":");
-    cat(&id, c->id);
+    bw_sbuf_cat(&id, rule);
+    bw_sbuf_cat(&id, ":");
+    bw_sbuf_cat(&id, c->rule);
+    bw_sbuf_cat(&id, ":");
+    bw_sbuf_cat(&id, c->id);
     if (id.oom) {
         free(id.p);
         return bw_errf(eb, BW_ERR_NOMEM, "alerts: out of memory");
@@ -229,7 +198,7 @@ int bw_alerts_run(bw_store *s, const bw_alert_opts *o, bw_alert_fn fn, void *ctx
     collect c;
     bw_finding_query q;
     bw_name_set *excluded = NULL;
-    buf doc = {0};
+    bw_sbuf doc = {0};
     uint64_t na = 0, no = 0;
     int64_t now = o->now_us;
     int err = 0, tx = 0;

@@ -4,6 +4,7 @@
  * default), aggregated into compact per-group time slots, and reduced at
  * finish() exactly as the transform's reduce_script does, in double. */
 #include "rule_elastic.h"
+#include "util_sbuf.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -1348,50 +1349,18 @@ out:
 
 /* ---- finish: reduce each group and write its document ---- */
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_cat(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_double(sbuf *b, double v)
+static void sb_double(bw_sbuf *b, double v)
 {
     char t[40];
     int n = fmt_double(t, sizeof t, v);
-    sb_put(b, t, n > 0 ? (size_t)n : 0);
+    bw_sbuf_put(b, t, n > 0 ? (size_t)n : 0);
 }
 
-static void sb_int(sbuf *b, long long v)
+static void sb_int(bw_sbuf *b, long long v)
 {
     char t[24];
     int n = snprintf(t, sizeof t, "%lld", v);
-    sb_put(b, t, (size_t)n);
+    bw_sbuf_put(b, t, (size_t)n);
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
@@ -1428,57 +1397,57 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /* A JSON string; invalid UTF-8 bytes become U+FFFD. */
-static void sb_str(sbuf *b, const char *s, size_t n)
+static void sb_str(bw_sbuf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    sb_put(b, "\"", 1);
+    bw_sbuf_put(b, "\"", 1);
     size_t i = 0;
     while (i < n) {
         size_t run = i;
         while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' && u[run] != '\\')
             run++;
-        sb_put(b, s + i, run - i);
+        bw_sbuf_put(b, s + i, run - i);
         i = run;
         if (i >= n)
             break;
         unsigned c = u[i];
         if (c == '"' || c == '\\') {
             char t[2] = {'\\', (char)c};
-            sb_put(b, t, 2);
+            bw_sbuf_put(b, t, 2);
             i++;
         } else if (c < 0x20) {
             char t[8];
             snprintf(t, sizeof t, "\\u%04x", c);
-            sb_put(b, t, 6);
+            bw_sbuf_put(b, t, 6);
             i++;
         } else {
             size_t l = utf8_len(u + i, n - i);
             if (l) {
-                sb_put(b, s + i, l);
+                bw_sbuf_put(b, s + i, l);
                 i += l;
             } else {
-                sb_cat(b, "\\ufffd");
+                bw_sbuf_cat(b, "\\ufffd");
                 i++;
             }
         }
     }
-    sb_put(b, "\"", 1);
+    bw_sbuf_put(b, "\"", 1);
 }
 
-static void sb_bool(sbuf *b, const char *key, int v)
+static void sb_bool(bw_sbuf *b, const char *key, int v)
 {
-    sb_cat(b, key);
-    sb_cat(b, v ? "true" : "false");
+    bw_sbuf_cat(b, key);
+    bw_sbuf_cat(b, v ? "true" : "false");
 }
 
-static void sb_pair(sbuf *b, const char *key, const double v[2])
+static void sb_pair(bw_sbuf *b, const char *key, const double v[2])
 {
-    sb_cat(b, key);
-    sb_put(b, "[", 1);
+    bw_sbuf_cat(b, key);
+    bw_sbuf_put(b, "[", 1);
     sb_double(b, v[0]);
-    sb_put(b, ",", 1);
+    bw_sbuf_put(b, ",", 1);
     sb_double(b, v[1]);
-    sb_put(b, "]", 1);
+    bw_sbuf_put(b, "]", 1);
 }
 
 static const char *const columns[] = {
@@ -1526,7 +1495,7 @@ static void sha256_hex(const char *ts, const group *g, char out[65])
 /* Reduces one group and reports it; 0, BW_ERR_NOMEM or the callback's
  * non-zero return (as BW_ERR_STOPPED). */
 static int report(elastic *e, group *g, int64_t now_s, const bw_run *run, const char *ingested,
-                  work *w, sbuf *doc, sbuf *cell, bw_finding_fn fn, void *ctx)
+                  work *w, bw_sbuf *doc, bw_sbuf *cell, bw_finding_fn fn, void *ctx)
 {
     int n = e->p.nbuckets;
     int64_t latest = INT64_MIN;
@@ -1577,97 +1546,97 @@ static int report(elastic *e, group *g, int64_t now_s, const bw_run *run, const 
     bw_time_format_ms(latest, ts);
     sha256_hex(ts, g, id);
     doc->n = 0;
-    sb_cat(doc, "{\"@timestamp\":\"");
-    sb_cat(doc, ts);
-    sb_cat(doc, "\",\"event\":{\"ingested\":\"");
-    sb_cat(doc, ingested);
-    sb_cat(doc, "\"},\"host\":{\"name\":");
+    bw_sbuf_cat(doc, "{\"@timestamp\":\"");
+    bw_sbuf_cat(doc, ts);
+    bw_sbuf_cat(doc, "\",\"event\":{\"ingested\":\"");
+    bw_sbuf_cat(doc, ingested);
+    bw_sbuf_cat(doc, "\"},\"host\":{\"name\":");
     sb_str(doc, g->host, g->host_len);
-    sb_cat(doc, "},\"process\":{\"name\":");
+    bw_sbuf_cat(doc, "},\"process\":{\"name\":");
     sb_str(doc, g->proc, g->proc_len);
-    sb_cat(doc, "}");
+    bw_sbuf_cat(doc, "}");
     if (g->last_src.family) {
         bw_ip_format(&g->last_src, src);
-        sb_cat(doc, ",\"source\":{\"ip\":\"");
-        sb_cat(doc, src);
-        sb_cat(doc, "\"}");
+        bw_sbuf_cat(doc, ",\"source\":{\"ip\":\"");
+        bw_sbuf_cat(doc, src);
+        bw_sbuf_cat(doc, "\"}");
     }
     sb_bool(doc, ",\"beacon_stats\":{\"is_beaconing\":", st.is_beaconing);
     if (st.full) {
-        sb_cat(doc, ",\"beaconing_score\":");
+        bw_sbuf_cat(doc, ",\"beaconing_score\":");
         sb_int(doc, st.score);
         sb_bool(doc, ",\"low_source_bytes_variation\":", st.low_src);
         sb_bool(doc, ",\"low_destination_bytes_variation\":", st.low_dst);
         sb_bool(doc, ",\"low_count_variation\":", st.low_count);
         sb_bool(doc, ",\"periodic\":", st.periodic);
     }
-    sb_cat(doc, ",\"interval\":");
+    bw_sbuf_cat(doc, ",\"interval\":");
     sb_int(doc, st.interval);
-    sb_cat(doc, ",\"non_empty_buckets\":");
+    bw_sbuf_cat(doc, ",\"non_empty_buckets\":");
     sb_int(doc, st.non_empty);
     if (st.full) {
-        sb_cat(doc, ",\"mean_source_bytes\":");
+        bw_sbuf_cat(doc, ",\"mean_source_bytes\":");
         sb_double(doc, st.mean_src);
-        sb_cat(doc, ",\"std_dev_source_bytes\":");
+        bw_sbuf_cat(doc, ",\"std_dev_source_bytes\":");
         sb_double(doc, st.sd_src);
         sb_pair(doc, ",\"source_bytes_percentiles\":", st.pct_src);
-        sb_cat(doc, ",\"mean_destination_bytes\":");
+        bw_sbuf_cat(doc, ",\"mean_destination_bytes\":");
         sb_double(doc, st.mean_dst);
-        sb_cat(doc, ",\"std_dev_destination_bytes\":");
+        bw_sbuf_cat(doc, ",\"std_dev_destination_bytes\":");
         sb_double(doc, st.sd_dst);
         sb_pair(doc, ",\"destination_bytes_percentiles\":", st.pct_dst);
-        sb_cat(doc, ",\"mean_counts\":");
+        bw_sbuf_cat(doc, ",\"mean_counts\":");
         sb_double(doc, st.mean_counts);
-        sb_cat(doc, ",\"variance_counts\":");
+        bw_sbuf_cat(doc, ",\"variance_counts\":");
         sb_double(doc, st.var_counts);
         sb_pair(doc, ",\"counts_percentiles\":", st.pct_counts);
-        sb_cat(doc, ",\"autocovariance\":");
+        bw_sbuf_cat(doc, ",\"autocovariance\":");
         sb_double(doc, st.autocov);
-        sb_cat(doc, ",\"max_autocovariance_period\":");
+        bw_sbuf_cat(doc, ",\"max_autocovariance_period\":");
         sb_int(doc, st.period);
-        sb_cat(doc, ",\"destination_ips\":[");
+        bw_sbuf_cat(doc, ",\"destination_ips\":[");
         for (uint32_t i = 0; i < nips; i++) {
             char ip[BW_IP_STRLEN];
             bw_ip_format(&w->ips[i].ip, ip);
-            sb_cat(doc, i ? ",\"" : "\"");
-            sb_cat(doc, ip);
-            sb_cat(doc, "\"");
+            bw_sbuf_cat(doc, i ? ",\"" : "\"");
+            bw_sbuf_cat(doc, ip);
+            bw_sbuf_cat(doc, "\"");
         }
-        sb_cat(doc, "]");
+        bw_sbuf_cat(doc, "]");
     }
-    sb_cat(doc, "}}");
+    bw_sbuf_cat(doc, "}}");
 
     /* Table cells, NUL-separated in one buffer. */
     size_t off[9];
     cell->n = 0;
     off[0] = cell->n;
-    sb_put(cell, g->host, g->host_len);
-    sb_put(cell, "", 1);
+    bw_sbuf_put(cell, g->host, g->host_len);
+    bw_sbuf_put(cell, "", 1);
     off[1] = cell->n;
-    sb_put(cell, g->proc, g->proc_len);
-    sb_put(cell, "", 1);
+    bw_sbuf_put(cell, g->proc, g->proc_len);
+    bw_sbuf_put(cell, "", 1);
     off[2] = cell->n;
     sb_int(cell, st.full ? st.score : 0);
-    sb_put(cell, "", 1);
+    bw_sbuf_put(cell, "", 1);
     const int ind[4] = {st.low_count, st.periodic, st.low_src, st.low_dst};
     for (int k = 0; k < 4; k++) {
         off[3 + k] = cell->n;
-        sb_cat(cell, st.full ? (ind[k] ? "true" : "false") : "");
-        sb_put(cell, "", 1);
+        bw_sbuf_cat(cell, st.full ? (ind[k] ? "true" : "false") : "");
+        bw_sbuf_put(cell, "", 1);
     }
     off[7] = cell->n;
     if (st.full)
         sb_int(cell, (long long)st.period * e->p.bucket_len);
-    sb_put(cell, "", 1);
+    bw_sbuf_put(cell, "", 1);
     off[8] = cell->n;
     for (uint32_t i = 0; st.full && i < nips; i++) {
         char ip[BW_IP_STRLEN];
         bw_ip_format(&w->ips[i].ip, ip);
         if (i)
-            sb_cat(cell, ",");
-        sb_cat(cell, ip);
+            bw_sbuf_cat(cell, ",");
+        bw_sbuf_cat(cell, ip);
     }
-    sb_put(cell, "", 1);
+    bw_sbuf_put(cell, "", 1);
     if (doc->oom || cell->oom)
         return BW_ERR_NOMEM;
     const char *cols[9];
@@ -1696,7 +1665,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     int64_t window = (int64_t)n * e->p.bucket_len;
     int64_t now_s;
     work w = {0};
-    sbuf doc = {0}, cell = {0};
+    bw_sbuf doc = {0}, cell = {0};
 
     if (e->now_s != BW_UNSET) {
         now_s = e->now_s;
