@@ -73,13 +73,15 @@ static const char *const sql[ST__COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     /* The group columns come out of the document itself: elastic's
      * host.name / process.name, sentinel's SrcIpAddr / DstIpAddr:port
-     * (the sampler's src_dst_port key, so drilldown finds the records). */
+     * (the sampler's src_dst_port key, so drilldown finds the records),
+     * beaconwatch's group.source / group.destination. */
     [ST_PUT_FINDING] =
         "INSERT INTO findings_v1(" FINDING_COLS ") VALUES(?1, ?2, ?3, ?4,"
-        " coalesce(json_extract(?5, '$.host.name'), json_extract(?5, '$.SrcIpAddr'), ''),"
+        " coalesce(json_extract(?5, '$.host.name'), json_extract(?5, '$.SrcIpAddr'),"
+        "  json_extract(?5, '$.group.source'), ''),"
         " coalesce(json_extract(?5, '$.process.name'),"
         "  json_extract(?5, '$.DstIpAddr') || coalesce(':' || json_extract(?5,"
-        "  '$.DstPortNumber'), ''), ''),"
+        "  '$.DstPortNumber'), ''), json_extract(?5, '$.group.destination'), ''),"
         " coalesce(json_extract(?5, '$.source.ip'), json_extract(?5, '$.SrcIpAddr'), ''),"
         " ?6, ?7, ?5)"
         " ON CONFLICT(rule, id) DO UPDATE SET ts_us = excluded.ts_us,"
