@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -306,25 +308,58 @@ static int glob_match(const char *pat, const char *s, size_t n)
 
 /* ------------------------------------------------------------ state */
 
-/* 48 bytes. Events are (time offset << 32) | src bytes code << 16 | dst
- * bytes code; a group's only event is kept inline (most groups of a
- * session log hold one or two). */
-typedef struct group {
-    union {
-        uint64_t *ev; /* cap > 0 */
-        uint64_t one; /* cap == 0, n <= 1 */
-    } u;
-    int64_t base;     /* ticks of offset 0 */
+/* Groups live in NSHARD shards picked by the top bits of the key's hash, so
+ * that merge() and finish() can work on shards in parallel and finish()
+ * can sort one shard's events at a time in cache. A group is referred to
+ * across shards as (local index << SHARD_BITS | shard). */
+#define SHARD_BITS 6
+#define NSHARD (1 << SHARD_BITS)
+#define LOCAL_MAX (1u << (31 - SHARD_BITS)) /* groups per shard (REF + 1 < 2^31) */
+#define REF(sh, local) ((uint32_t)(local) << SHARD_BITS | (uint32_t)(sh))
+#define REF_SHARD(ref) ((ref) & (NSHARD - 1))
+#define REF_LOCAL(ref) ((ref) >> SHARD_BITS)
+#define BLOCK_MIN 256  /* events in a shard's first log block */
+#define BLOCK_MAX 4096 /* ... and at most (48 KiB) */
+
+/* One event in a shard's append-only log, 12 bytes: the group (local
+ * index), the time in ticks from the instance's epoch, and each
+ * direction's bytes code. */
+typedef struct ev {
+    uint32_t gid;
+    uint32_t t;
+    uint16_t sb, db;
+} ev;
+
+typedef struct evblock {
+    struct evblock *next;
     uint32_t n, cap;
-    uint32_t key;     /* offset of the key in the key arena */
-    uint32_t hp;      /* (host, process) group of the first event + 1; 0 none */
-    uint32_t aux;     /* addresses of the first event in r->aux (not src_dst_port,
-                         whose key holds them) */
+    ev e[];
+} evblock;
+
+/* 24 bytes. The kind is the key's first byte ('A' + K_*). */
+typedef struct group {
+    uint32_t key;   /* offset of the key in the shard's key arena */
+    uint32_t n;     /* events kept */
+    uint32_t first; /* ticks of the first event seen (from the epoch) */
+    uint32_t hp;    /* (host, process) group of the first event, REF + 1; 0 none */
+    uint32_t aux;   /* addresses of the first event in the shard's aux (kinds
+                       other than src_dst_port, whose key holds them) */
     uint16_t keylen;
-    uint16_t dport;   /* of the first event; 0xffff none */
-    uint8_t kind;
+    uint16_t dport; /* of the first event; 0xffff none */
 } group;
-#define EV(g) ((g)->cap ? (g)->u.ev : &(g)->u.one)
+
+typedef struct shard {
+    group *g;
+    uint32_t n, cap;
+    uint64_t *table; /* hash high half << 32 | local index + 1; 0 empty */
+    size_t tcap;
+    char *keys;
+    size_t keys_n, keys_cap;
+    bw_ip (*aux)[2]; /* source, destination of the first event */
+    uint32_t naux, capaux;
+    evblock *head, *tail;
+    size_t nev; /* events in the log */
+} shard;
 
 typedef struct counters {
     unsigned long long offered, kept, events, no_addr, no_time, internal_dst, cap_groups,
@@ -345,16 +380,12 @@ typedef struct bwrule {
     char benign_file[256]; /* "" = none */
     /* data */
     uint64_t k0, k1;
-    group *groups;
-    size_t ngroups, capgroups;
-    bw_ip (*aux)[2]; /* source, destination of the first event per group */
-    size_t naux, capaux;
-    uint64_t *table; /* hash high half << 32 | group index + 1; 0 empty */
-    size_t tcap;
-    char *keys;
-    size_t keys_n, keys_cap;
+    shard sh[NSHARD];
+    size_t ngroups;
+    int64_t epoch; /* ticks of t = 0 in the logs; INT64_MIN before the first event */
     int64_t min_us, max_us;
     counters c;
+    size_t mem_peak; /* bytes of the state when finish() started */
     unsigned long long tested, reported, alerts, benign_found;
     int added;
 } bwrule;
@@ -408,21 +439,25 @@ static void seed(bwrule *r)
     r->k1 = k[1];
 }
 
+static void shard_clear(shard *s)
+{
+    for (evblock *b = s->head, *nb; b; b = nb) {
+        nb = b->next;
+        free(b);
+    }
+    free(s->g);
+    free(s->table);
+    free(s->keys);
+    free(s->aux);
+    memset(s, 0, sizeof *s);
+}
+
 static void clear_data(bwrule *r)
 {
-    for (size_t i = 0; i < r->ngroups; i++)
-        if (r->groups[i].cap)
-            free(r->groups[i].u.ev);
-    free(r->groups);
-    free(r->aux);
-    r->aux = NULL;
-    r->naux = r->capaux = 0;
-    free(r->table);
-    free(r->keys);
-    r->groups = NULL;
-    r->table = NULL;
-    r->keys = NULL;
-    r->ngroups = r->capgroups = r->tcap = r->keys_n = r->keys_cap = 0;
+    for (int i = 0; i < NSHARD; i++)
+        shard_clear(&r->sh[i]);
+    r->ngroups = 0;
+    r->epoch = INT64_MIN;
     r->min_us = INT64_MAX;
     r->max_us = INT64_MIN;
 }
@@ -455,6 +490,7 @@ static void defaults(bwrule *r)
     r->benign_builtin = 1;
     r->min_us = INT64_MAX;
     r->max_us = INT64_MIN;
+    r->epoch = INT64_MIN;
 }
 
 static void *create(const char *variant)
@@ -503,6 +539,7 @@ static void *clone_state(const void *st)
     r->k1 = s->k1;
     r->min_us = INT64_MAX;
     r->max_us = INT64_MIN;
+    r->epoch = INT64_MIN;
     if (!(r->internal = bw_cidr_list_dup(s->internal)) || fplist_dup(&r->benign, &s->benign)) {
         destroy(r);
         return NULL;
@@ -762,185 +799,127 @@ static double bytes_value(uint16_t c)
     return ldexp((double)(0x800 | (c & 0x7ff)), e);
 }
 
-static int table_grow(bwrule *r)
+static int kind_of(const shard *s, const group *g)
 {
-    size_t ncap = r->tcap ? r->tcap * 2 : 1024;
+    return s->keys[g->key] - 'A';
+}
+
+static int table_grow(const bwrule *r, shard *s)
+{
+    size_t ncap = s->tcap ? s->tcap * 2 : 256;
     uint64_t *t = calloc(ncap, sizeof *t);
     if (!t)
         return BW_ERR_NOMEM;
-    for (size_t i = 0; i < r->tcap; i++) {
-        uint64_t e = r->table[i];
+    for (size_t i = 0; i < s->tcap; i++) {
+        uint64_t e = s->table[i];
         if (!e)
             continue;
-        const group *g = &r->groups[(uint32_t)e - 1];
-        uint64_t hv = siphash13(r->k0, r->k1, r->keys + g->key, g->keylen);
+        const group *g = &s->g[(uint32_t)e - 1];
+        uint64_t hv = siphash13(r->k0, r->k1, s->keys + g->key, g->keylen);
         size_t h = hv & (ncap - 1);
         while (t[h])
             h = (h + 1) & (ncap - 1);
         t[h] = e;
     }
-    free(r->table);
-    r->table = t;
-    r->tcap = ncap;
+    free(s->table);
+    s->table = t;
+    s->tcap = ncap;
     return 0;
 }
 
-/* The group of key (created when new); NULL when the group cap is hit
- * (counted) or on ENOMEM (*err set). The table holds the upper half of
- * each key's hash, so a probe rarely touches a group or its key in vain. */
-static group *find_group(bwrule *r, const char *key, size_t klen, int kind, int *err)
+/* The group of key (hash hv, created when new) in shard s; NULL when a
+ * group cap is hit (counted in *capped) or on ENOMEM (*err set). The table
+ * holds the upper half of each key's hash, so a probe rarely touches a
+ * group or its key in vain. `ngroups` is the instance's count (checked
+ * against max_groups; shards merged in parallel pass a private bound). */
+static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key,
+                         size_t klen, size_t *ngroups, size_t max_groups,
+                         unsigned long long *capped, int *err)
 {
-    if ((r->ngroups + 1) * 2 > r->tcap && table_grow(r)) {
+    if ((s->n + 1) * 4 > s->tcap * 3 && table_grow(r, s)) {
         *err = BW_ERR_NOMEM;
         return NULL;
     }
-    uint64_t hv = siphash13(r->k0, r->k1, key, klen);
     uint64_t tag = hv & 0xffffffff00000000ULL;
-    size_t h = hv & (r->tcap - 1);
-    for (; r->table[h]; h = (h + 1) & (r->tcap - 1)) {
-        uint64_t e = r->table[h];
+    size_t h = hv & (s->tcap - 1);
+    for (; s->table[h]; h = (h + 1) & (s->tcap - 1)) {
+        uint64_t e = s->table[h];
         if ((e & 0xffffffff00000000ULL) != tag)
             continue;
-        group *g = &r->groups[(uint32_t)e - 1];
-        if (g->keylen == klen && !memcmp(r->keys + g->key, key, klen))
+        group *g = &s->g[(uint32_t)e - 1];
+        if (g->keylen == klen && !memcmp(s->keys + g->key, key, klen))
             return g;
     }
-    if (r->ngroups >= r->max_groups) {
-        r->c.cap_groups++;
+    if (*ngroups >= max_groups || s->n + 1 >= LOCAL_MAX) {
+        (*capped)++;
         return NULL;
     }
-    if (r->ngroups == r->capgroups) {
-        size_t nc = r->capgroups ? r->capgroups + r->capgroups / 2 : 256;
-        group *ng = realloc(r->groups, nc * sizeof *ng);
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap + s->cap / 2 : 64;
+        group *ng = realloc(s->g, nc * sizeof *ng);
         if (!ng) {
             *err = BW_ERR_NOMEM;
             return NULL;
         }
-        r->groups = ng;
-        r->capgroups = nc;
+        s->g = ng;
+        s->cap = (uint32_t)nc;
     }
-    if (r->keys_n + klen > r->keys_cap) {
-        size_t nc = r->keys_cap ? r->keys_cap * 2 : 65536;
-        while (nc < r->keys_n + klen)
+    if (s->keys_n + klen > s->keys_cap) {
+        size_t nc = s->keys_cap ? s->keys_cap + s->keys_cap / 2 : 4096;
+        while (nc < s->keys_n + klen)
             nc *= 2;
         if (nc > UINT32_MAX) {
-            r->c.cap_groups++;
+            (*capped)++;
             return NULL;
         }
-        char *nk = realloc(r->keys, nc);
+        char *nk = realloc(s->keys, nc);
         if (!nk) {
             *err = BW_ERR_NOMEM;
             return NULL;
         }
-        r->keys = nk;
-        r->keys_cap = nc;
+        s->keys = nk;
+        s->keys_cap = nc;
     }
-    group *g = &r->groups[r->ngroups];
+    group *g = &s->g[s->n];
     memset(g, 0, sizeof *g);
-    g->key = (uint32_t)r->keys_n;
+    g->key = (uint32_t)s->keys_n;
     g->keylen = (uint16_t)klen;
-    g->kind = (uint8_t)kind;
-    g->base = INT64_MIN;
+    g->first = UINT32_MAX;
     g->dport = 0xffff;
     g->aux = UINT32_MAX;
-    memcpy(r->keys + r->keys_n, key, klen);
-    r->keys_n += klen;
-    r->table[h] = tag | (uint64_t)++r->ngroups;
+    memcpy(s->keys + s->keys_n, key, klen);
+    s->keys_n += klen;
+    s->table[h] = tag | (uint64_t)++s->n;
+    (*ngroups)++;
     return g;
 }
 
-/* Source and destination of the group's first event. */
-static bw_ip ip_of(const char *k)
-{
-    static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    bw_ip ip;
-    memcpy(ip.a, k, 16);
-    ip.family = memcmp(ip.a, v4, 12) ? 6 : 4;
-    return ip;
-}
-
-static bw_ip gsrc(const bwrule *r, const group *g)
-{
-    if (g->kind == K_SDP)
-        return ip_of(r->keys + g->key + 1);
-    return r->aux[g->aux][0];
-}
-
-static bw_ip gdst(const bwrule *r, const group *g)
-{
-    if (g->kind == K_SDP)
-        return ip_of(r->keys + g->key + 17);
-    return r->aux[g->aux][1];
-}
-
-/* Records the first event's addresses of a new group (not src_dst_port). */
-static int set_ips(bwrule *r, group *g, const bw_ip *src, const bw_ip *dst)
-{
-    if (g->kind == K_SDP)
-        return 0;
-    if (g->aux == UINT32_MAX) {
-        if (r->naux == r->capaux) {
-            size_t nc = r->capaux ? r->capaux * 2 : 256;
-            bw_ip(*na)[2] = realloc(r->aux, nc * sizeof *na);
-            if (!na)
-                return BW_ERR_NOMEM;
-            r->aux = na;
-            r->capaux = nc;
-        }
-        g->aux = (uint32_t)r->naux++;
-    }
-    r->aux[g->aux][0] = *src;
-    r->aux[g->aux][1] = *dst;
-    return 0;
-}
-
-/* Appends one event (absolute ticks) to g. */
-static int push(bwrule *r, group *g, int64_t ticks, uint16_t sb, uint16_t db)
-{
-    if (g->base == INT64_MIN)
-        g->base = ticks - HALF_RANGE;
-    int64_t off = ticks - g->base;
-    if (off < 0 || off > (int64_t)UINT32_MAX) {
-        r->c.time_range++;
-        return 0;
-    }
-    if (g->n >= r->max_events_group || r->c.events >= r->max_events) {
-        r->c.cap_events++;
-        return 0;
-    }
-    uint64_t v = ((uint64_t)off << 32) | ((uint64_t)sb << 16) | db;
-    if (g->cap == 0 && g->n == 0) {
-        g->u.one = v;
-        g->n = 1;
-        r->c.events++;
-        return 0;
-    }
-    if (g->n >= g->cap) {
-        size_t nc = g->cap ? g->cap + g->cap / 2 + 1 : 4;
-        if (nc > r->max_events_group)
-            nc = r->max_events_group;
-        uint64_t *ne;
-        if (g->cap) {
-            ne = realloc(g->u.ev, nc * sizeof *ne);
-        } else {
-            ne = malloc(nc * sizeof *ne);
-            if (ne)
-                ne[0] = g->u.one;
-        }
-        if (!ne)
-            return BW_ERR_NOMEM;
-        g->u.ev = ne;
-        g->cap = (uint32_t)nc;
-    }
-    g->u.ev[g->n++] = v;
-    r->c.events++;
-    return 0;
-}
-
+/* Keys: 'A' + kind, then the parts. An address is its length (4 or 16)
+ * and its bytes; a name its length (<= 255) and its bytes. */
 static size_t put_ip(char *k, const bw_ip *ip)
 {
-    memcpy(k, ip->a, 16);
-    return 16;
+    if (ip->family == 4) {
+        k[0] = 4;
+        memcpy(k + 1, ip->a + 12, 4);
+        return 5;
+    }
+    k[0] = 16;
+    memcpy(k + 1, ip->a, 16);
+    return 17;
+}
+
+static size_t get_ip(const char *k, bw_ip *ip)
+{
+    memset(ip, 0, sizeof *ip);
+    if (k[0] == 4) {
+        ip->a[10] = ip->a[11] = 0xff;
+        memcpy(ip->a + 12, k + 1, 4);
+        ip->family = 4;
+        return 5;
+    }
+    memcpy(ip->a, k + 1, 16);
+    ip->family = 6;
+    return 17;
 }
 
 static size_t put_name(char *k, bw_str s, int lower)
@@ -950,6 +929,94 @@ static size_t put_name(char *k, bw_str s, int lower)
     for (size_t i = 0; i < n; i++)
         k[1 + i] = lower ? (char)tolower((unsigned char)s.p[i]) : s.p[i];
     return n + 1;
+}
+
+/* The key in the format of the first releases (addresses always 16 bytes),
+ * which finding ids are computed from, so that ids stay stable. */
+static size_t canon_key(const char *k, size_t kl, char *out)
+{
+    size_t o = 0, i = 1;
+    int kind = k[0] - 'A';
+    out[o++] = k[0];
+    if (kind == K_HP) {
+        memcpy(out + o, k + 1, kl - 1);
+        return kl;
+    }
+    bw_ip ip;
+    i += get_ip(k + i, &ip);
+    memcpy(out + o, ip.a, 16);
+    o += 16;
+    if (kind == K_SDP) {
+        i += get_ip(k + i, &ip);
+        memcpy(out + o, ip.a, 16);
+        o += 16;
+    }
+    memcpy(out + o, k + i, kl - i);
+    return o + kl - i;
+}
+
+/* Source and destination of the group's first event. */
+static bw_ip gsrc(const shard *s, const group *g)
+{
+    bw_ip ip;
+    if (kind_of(s, g) == K_SDP) {
+        get_ip(s->keys + g->key + 1, &ip);
+        return ip;
+    }
+    return s->aux[g->aux][0];
+}
+
+static bw_ip gdst(const shard *s, const group *g)
+{
+    bw_ip ip;
+    if (kind_of(s, g) == K_SDP) {
+        const char *k = s->keys + g->key + 1;
+        get_ip(k + (k[0] == 4 ? 5 : 17), &ip);
+        return ip;
+    }
+    return s->aux[g->aux][1];
+}
+
+/* Records the first event's addresses of a group (not src_dst_port). */
+static int set_ips(shard *s, group *g, const bw_ip *src, const bw_ip *dst)
+{
+    if (kind_of(s, g) == K_SDP)
+        return 0;
+    if (g->aux == UINT32_MAX) {
+        if (s->naux == s->capaux) {
+            size_t nc = s->capaux ? s->capaux * 2 : 64;
+            bw_ip(*na)[2] = realloc(s->aux, nc * sizeof *na);
+            if (!na)
+                return BW_ERR_NOMEM;
+            s->aux = na;
+            s->capaux = (uint32_t)nc;
+        }
+        g->aux = s->naux++;
+    }
+    s->aux[g->aux][0] = *src;
+    s->aux[g->aux][1] = *dst;
+    return 0;
+}
+
+/* Room for one more event at the end of the shard's log. */
+static ev *log_slot(shard *s)
+{
+    evblock *b = s->tail;
+    if (!b || b->n == b->cap) {
+        uint32_t cap = b ? (b->cap * 2 > BLOCK_MAX ? BLOCK_MAX : b->cap * 2) : BLOCK_MIN;
+        evblock *nb = malloc(sizeof *nb + cap * sizeof(ev));
+        if (!nb)
+            return NULL;
+        nb->next = NULL;
+        nb->n = 0;
+        nb->cap = cap;
+        if (b)
+            b->next = nb;
+        else
+            s->head = nb;
+        s->tail = b = nb;
+    }
+    return &b->e[b->n++];
 }
 
 static int add(void *st, const bw_record *rec)
@@ -977,6 +1044,13 @@ static int add(void *st, const bw_record *rec)
         r->max_us = rec->ts_us;
     int64_t ticks = rec->ts_us >= 0 ? rec->ts_us / TICK_US
                                     : -((-rec->ts_us + TICK_US - 1) / TICK_US);
+    if (r->epoch == INT64_MIN)
+        r->epoch = ticks - HALF_RANGE;
+    int64_t off = ticks - r->epoch;
+    if (off < 0 || off > (int64_t)UINT32_MAX) {
+        r->c.time_range++;
+        return 0;
+    }
     uint16_t sb = bytes_code(rec->src_bytes), db = bytes_code(rec->dst_bytes);
     uint16_t dport = rec->dst_port >= 0 && rec->dst_port <= 65535 ? (uint16_t)rec->dst_port
                                                                      : 0xffff;
@@ -1005,91 +1079,224 @@ static int add(void *st, const bw_record *rec)
             n += put_ip(key + n, &rec->src_ip);
             n += put_name(key + n, rec->dst_domain, 1);
         }
-        group *g = find_group(r, key, n, kind, &err);
+        uint64_t hv = siphash13(r->k0, r->k1, key, n);
+        int si = (int)(hv >> (64 - SHARD_BITS));
+        shard *s = &r->sh[si];
+        group *g = find_group(r, s, hv, key, n, &r->ngroups, r->max_groups,
+                              &r->c.cap_groups, &err);
         if (!g) {
             if (err)
                 return err;
             continue;
         }
-        if (g->base == INT64_MIN) {
-            if ((err = set_ips(r, g, &rec->src_ip, &rec->dst_ip)))
+        if (g->first == UINT32_MAX) {
+            if ((err = set_ips(s, g, &rec->src_ip, &rec->dst_ip)))
                 return err;
+            g->first = (uint32_t)off;
             g->dport = dport;
             g->hp = kind == K_HP ? 0 : hp;
         }
         if (kind == K_HP)
-            hp = (uint32_t)(g - r->groups) + 1;
-        if ((err = push(r, g, ticks, sb, db)))
-            return err;
+            hp = REF(si, g - s->g) + 1;
+        if (g->n >= r->max_events_group || r->c.events >= r->max_events) {
+            r->c.cap_events++;
+            continue;
+        }
+        ev *e = log_slot(s);
+        if (!e)
+            return BW_ERR_NOMEM;
+        e->gid = (uint32_t)(g - s->g);
+        e->t = (uint32_t)off;
+        e->sb = sb;
+        e->db = db;
+        g->n++;
+        s->nev++;
+        r->c.events++;
     }
     return 0;
 }
 
-/* Earliest event of g in ticks (g->n > 0). */
-static int64_t first_ticks(const group *g)
+/* ------------------------------------------------------------ merge */
+
+/* Merging one shard of `from` into the same shard of `into` (the same key
+ * hashes to the same shard in every clone, which share the hash seed).
+ * Shards are independent, so two threads take them in turn. */
+typedef struct merge_job {
+    bwrule *into, *from;
+    uint32_t *map[NSHARD];  /* from's local index -> into's, UINT32_MAX dropped */
+    unsigned long long cap_groups, cap_events, time_range, events;
+    size_t group_budget; /* max_groups - into's groups before the merge */
+    _Atomic int next;
+    int err;
+    pthread_mutex_t mu;
+} merge_job;
+
+static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned long long *ce,
+                       unsigned long long *tr, unsigned long long *evn, size_t *budget)
 {
-    uint64_t m = UINT64_MAX;
-    const uint64_t *ev = EV(g);
-    for (uint32_t k = 0; k < g->n; k++)
-        if (ev[k] < m)
-            m = ev[k];
-    return g->base + (int64_t)(m >> 32);
+    bwrule *into = j->into, *from = j->from;
+    shard *s = &into->sh[si], *fs = &from->sh[si];
+    int err = 0;
+    int64_t delta = from->epoch == INT64_MIN ? 0 : from->epoch - into->epoch;
+    uint32_t *map = malloc((fs->n + 1) * sizeof *map);
+    if (!map)
+        return BW_ERR_NOMEM;
+    j->map[si] = map;
+    for (uint32_t i = 0; i < fs->n; i++) {
+        group *fg = &fs->g[i];
+        uint64_t hv = siphash13(into->k0, into->k1, fs->keys + fg->key, fg->keylen);
+        size_t mine = 0;
+        group *g = find_group(into, s, hv, fs->keys + fg->key, fg->keylen, &mine, *budget,
+                              cg, &err);
+        if (!g) {
+            if (err)
+                return err;
+            map[i] = UINT32_MAX;
+            continue;
+        }
+        *budget -= mine;
+        map[i] = (uint32_t)(g - s->g);
+        /* the group's first event is the earlier of both (ties: the smaller
+         * destination), so the result does not depend on the split */
+        int64_t ft = (int64_t)fg->first + delta;
+        int take = g->first == UINT32_MAX;
+        if (!take && fg->first != UINT32_MAX) {
+            bw_ip fd = gdst(fs, fg), gd = gdst(s, g);
+            take = ft < (int64_t)g->first ||
+                   (ft == (int64_t)g->first && memcmp(fd.a, gd.a, 16) < 0);
+        }
+        if (take && fg->first != UINT32_MAX) {
+            bw_ip fsrc = gsrc(fs, fg), fdst = gdst(fs, fg);
+            if ((err = set_ips(s, g, &fsrc, &fdst)))
+                return err;
+            g->first = ft < 0 ? 0 : ft >= (int64_t)UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)ft;
+            g->dport = fg->dport;
+            /* from's reference; translated once every shard is merged */
+            g->hp = fg->hp ? (fg->hp | 0x80000000u) : 0;
+        }
+    }
+    /* the events: renumbered, rebased, appended block by block */
+    for (evblock *b = fs->head; b; b = b->next) {
+        uint32_t w = 0;
+        for (uint32_t k = 0; k < b->n; k++) {
+            ev e = b->e[k];
+            uint32_t gi = map[e.gid];
+            int64_t t = (int64_t)e.t + delta;
+            if (gi == UINT32_MAX) {
+                (*ce)++;
+                continue;
+            }
+            if (t < 0 || t > (int64_t)UINT32_MAX) {
+                (*tr)++;
+                continue;
+            }
+            if (s->g[gi].n >= into->max_events_group) {
+                (*ce)++;
+                continue;
+            }
+            s->g[gi].n++;
+            e.gid = gi;
+            e.t = (uint32_t)t;
+            b->e[w++] = e;
+        }
+        b->n = w;
+        (*evn) += w;
+        s->nev += w;
+    }
+    if (fs->head) {
+        if (s->tail)
+            s->tail->next = fs->head;
+        else
+            s->head = fs->head;
+        s->tail = fs->tail;
+        fs->head = fs->tail = NULL;
+    }
+    return 0;
+}
+
+static void *merge_worker(void *arg)
+{
+    merge_job *j = arg;
+    unsigned long long cg = 0, ce = 0, tr = 0, evn = 0;
+    for (;;) {
+        int si = atomic_fetch_add(&j->next, 1);
+        if (si >= NSHARD)
+            break;
+        /* the group cap is shared: each shard takes its groups from the
+         * common budget under the lock (shards are few, this is cheap) */
+        pthread_mutex_lock(&j->mu);
+        size_t budget = j->group_budget;
+        pthread_mutex_unlock(&j->mu);
+        size_t before = budget;
+        int err = merge_shard(j, si, &cg, &ce, &tr, &evn, &budget);
+        pthread_mutex_lock(&j->mu);
+        j->group_budget -= before - budget > j->group_budget ? j->group_budget
+                                                             : before - budget;
+        if (err && !j->err)
+            j->err = err;
+        pthread_mutex_unlock(&j->mu);
+        if (err)
+            break;
+    }
+    pthread_mutex_lock(&j->mu);
+    j->cap_groups += cg;
+    j->cap_events += ce;
+    j->time_range += tr;
+    j->events += evn;
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
 }
 
 static int merge(void *into_, void *from_, bw_errbuf *eb)
 {
     bwrule *into = into_, *from = from_;
     int err = 0;
-    for (size_t i = 0; i < from->ngroups; i++) {
-        group *fg = &from->groups[i];
-        group *g = find_group(into, from->keys + fg->key, fg->keylen, fg->kind, &err);
-        if (!g) {
-            if (err)
-                return bw_errf(eb, err, "beaconwatch: out of memory");
-            into->c.cap_events += fg->n;
-            continue;
-        }
-        /* the group's addresses are those of its earliest event, whichever
-         * worker saw it (ties: the smaller destination), so that the result
-         * does not depend on how the input was split */
-        int take = g->base == INT64_MIN || g->n == 0;
-        if (!take && fg->n) {
-            int64_t a = first_ticks(g), b = first_ticks(fg);
-            bw_ip fd = gdst(from, fg), gd = gdst(into, g);
-            take = b < a || (b == a && memcmp(fd.a, gd.a, 16) < 0);
-        }
-        if (take) {
-            bw_ip fs = gsrc(from, fg), fd = gdst(from, fg);
-            size_t gi0 = (size_t)(g - into->groups);
-            if ((err = set_ips(into, g, &fs, &fd)))
-                return bw_errf(eb, err, "beaconwatch: out of memory");
-            g = &into->groups[gi0];
-            g->dport = fg->dport;
-            g->hp = 0;
-            if (fg->hp) {
-                const group *fh = &from->groups[fg->hp - 1];
-                size_t gi = (size_t)(g - into->groups);
-                group *h = find_group(into, from->keys + fh->key, fh->keylen, fh->kind, &err);
-                if (err)
-                    return bw_errf(eb, err, "beaconwatch: out of memory");
-                g = &into->groups[gi]; /* find_group may have moved the array */
-                if (h)
-                    g->hp = (uint32_t)(h - into->groups) + 1;
-            }
-        }
-        const uint64_t *fev = EV(fg);
-        for (uint32_t k = 0; k < fg->n; k++) {
-            uint64_t e = fev[k];
-            int64_t ticks = fg->base + (int64_t)(e >> 32);
-            if ((err = push(into, g, ticks, (uint16_t)(e >> 16), (uint16_t)e)))
-                return bw_errf(eb, err, "beaconwatch: out of memory");
-        }
-        if (fg->cap)
-            free(fg->u.ev);
-        fg->u.ev = NULL;
-        fg->n = fg->cap = 0;
+    merge_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
+    if (from->epoch != INT64_MIN && into->epoch == INT64_MIN)
+        into->epoch = from->epoch;
+    j->into = into;
+    j->from = from;
+    j->group_budget = into->max_groups > into->ngroups ? into->max_groups - into->ngroups : 0;
+    atomic_init(&j->next, 0);
+    pthread_mutex_init(&j->mu, NULL);
+    /* with two threads the group cap is checked per shard against a budget
+     * read before the shard: exact enough for a cap that only drops; one
+     * thread when the event cap could be hit, which must be exact */
+    int threads = into->c.events + from->c.events > into->max_events ? 1 : 2;
+    pthread_t th;
+    int started = threads == 2 && pthread_create(&th, NULL, merge_worker, j) == 0;
+    merge_worker(j);
+    if (started)
+        pthread_join(th, NULL);
+    pthread_mutex_destroy(&j->mu);
+    if ((err = j->err)) {
+        err = bw_errf(eb, err, "beaconwatch: out of memory");
+        goto out;
     }
-    /* counters of work done in `from` (events were re-counted by push) */
+    /* (host, process) references of groups whose first event came from
+     * `from`: translate them to `into`'s groups */
+    for (int si = 0; si < NSHARD; si++) {
+        shard *s = &into->sh[si];
+        for (uint32_t i = 0; i < s->n; i++) {
+            uint32_t hp = s->g[i].hp;
+            if (!(hp & 0x80000000u))
+                continue;
+            uint32_t ref = (hp & 0x7fffffffu) - 1;
+            uint32_t *map = j->map[REF_SHARD(ref)];
+            uint32_t loc = map ? map[REF_LOCAL(ref)] : UINT32_MAX;
+            s->g[i].hp = loc == UINT32_MAX ? 0 : REF(REF_SHARD(ref), loc) + 1;
+        }
+    }
+    into->ngroups = 0;
+    for (int si = 0; si < NSHARD; si++)
+        into->ngroups += into->sh[si].n;
+    into->c.events += j->events;
+    into->c.cap_groups += j->cap_groups;
+    into->c.cap_events += j->cap_events;
+    into->c.time_range += j->time_range;
+    /* counters of work done in `from` */
     into->c.offered += from->c.offered;
     into->c.kept += from->c.kept;
     into->c.no_addr += from->c.no_addr;
@@ -1103,9 +1310,13 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     if (from->max_us > into->max_us)
         into->max_us = from->max_us;
     into->added |= from->added;
+out:
+    for (int si = 0; si < NSHARD; si++)
+        free(j->map[si]);
+    free(j);
     clear_data(from);
     memset(&from->c, 0, sizeof from->c);
-    return 0;
+    return err;
 }
 
 /* ------------------------------------------------------------ finish */
@@ -1199,7 +1410,7 @@ static void sb_num(sbuf *b, double v)
 }
 
 typedef struct result {
-    size_t gi;
+    uint32_t ref; /* REF() of the group */
     bw_period_est est;
     double smed, dmed, sreg, dreg; /* median bytes each way, share near it */
     double coverage, score;
@@ -1209,80 +1420,6 @@ typedef struct result {
     const char *key; /* the group's key, for a stable order on equal scores */
     size_t keylen;
 } result;
-
-typedef struct pop_ent {
-    const char *k; /* destination: 16 address bytes, or a length-prefixed domain */
-    size_t kl;
-    bw_ip src;
-} pop_ent;
-
-static int cmp_pop(const void *a, const void *b)
-{
-    const pop_ent *x = a, *y = b;
-    size_t m = x->kl < y->kl ? x->kl : y->kl;
-    int c = memcmp(x->k, y->k, m);
-    if (c)
-        return c;
-    if (x->kl != y->kl)
-        return x->kl < y->kl ? -1 : 1;
-    return memcmp(x->src.a, y->src.a, 16);
-}
-
-/* Distinct sources per destination: sorted unique (destination, count). */
-typedef struct popmap {
-    pop_ent *e; /* unique destinations; src.a[0..3] reused as the count */
-    size_t n;
-} popmap;
-
-static uint32_t pop_count(const pop_ent *e)
-{
-    uint32_t c;
-    memcpy(&c, e->src.a, 4);
-    return c;
-}
-
-static void pop_build(pop_ent *e, size_t n, popmap *m)
-{
-    qsort(e, n, sizeof *e, cmp_pop);
-    size_t u = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        uint32_t cnt = 0;
-        while (j < n && e[j].kl == e[i].kl && !memcmp(e[j].k, e[i].k, e[i].kl)) {
-            if (j == i || memcmp(e[j].src.a, e[j - 1].src.a, 16))
-                cnt++;
-            j++;
-        }
-        e[u] = e[i];
-        memcpy(e[u].src.a, &cnt, 4);
-        u++;
-        i = j;
-    }
-    m->e = e;
-    m->n = u;
-}
-
-static uint32_t pop_find(const popmap *m, const char *k, size_t kl)
-{
-    size_t lo = 0, hi = m->n;
-    pop_ent key = {k, kl, {{0}, 0}};
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const pop_ent *e = &m->e[mid];
-        size_t mm = e->kl < kl ? e->kl : kl;
-        int c = memcmp(e->k, k, mm);
-        if (!c && e->kl != kl)
-            c = e->kl < kl ? -1 : 1;
-        if (!c)
-            return pop_count(e);
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    (void)key;
-    return 0;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -1320,26 +1457,29 @@ static void byte_stats(double *v, size_t n, double *med, double *reg)
     *reg = (double)near / (double)m;
 }
 
-static const char *benign_match(const bwrule *r, const group *g, const char *keys)
+static const char *benign_match(const bwrule *r, const shard *s, const group *g)
 {
-    bw_ip dst = gdst(r, g);
+    bw_ip dst = gdst(s, g);
     const char *proc = NULL, *dom = NULL;
     size_t pl = 0, dl = 0;
-    const char *k = keys + g->key + 1;
+    const char *k = s->keys + g->key + 1;
+    int kind = kind_of(s, g);
     if (g->hp) { /* the process of the group's first session */
-        const group *h = &r->groups[g->hp - 1];
-        const char *hk = keys + h->key + 1;
+        const shard *hs = &r->sh[REF_SHARD(g->hp - 1)];
+        const group *h = &hs->g[REF_LOCAL(g->hp - 1)];
+        const char *hk = hs->keys + h->key + 1;
         size_t hl = (unsigned char)hk[0];
         pl = (unsigned char)hk[1 + hl];
         proc = hk + 2 + hl;
     }
-    if (g->kind == K_HP) {
+    if (kind == K_HP) {
         size_t hl = (unsigned char)k[0];
         pl = (unsigned char)k[1 + hl];
         proc = k + 2 + hl;
-    } else if (g->kind == K_SD) {
-        dl = (unsigned char)k[16];
-        dom = k + 17;
+    } else if (kind == K_SD) {
+        size_t il = k[0] == 4 ? 5 : 17;
+        dl = (unsigned char)k[il];
+        dom = k + il + 1;
     }
     for (size_t i = 0; i < r->benign.n; i++) {
         const fingerprint *f = &r->benign.f[i];
@@ -1402,13 +1542,14 @@ static const char *const columns[] = {"source", "destination", "score", "period_
 
 /* The group's two sides as text: source (address or host) and destination
  * (address:port, process or domain). */
-static void group_text(const bwrule *r, const group *g, char *src, size_t sc, char *dst,
+static void group_text(const shard *s, const group *g, char *src, size_t sc, char *dst,
                        size_t dc)
 {
-    const char *k = r->keys + g->key + 1;
-    bw_ip gs = gsrc(r, g), gd = gdst(r, g);
+    const char *k = s->keys + g->key + 1;
+    bw_ip gs = gsrc(s, g), gd = gdst(s, g);
     char a[BW_IP_STRLEN];
-    if (g->kind == K_HP) {
+    int kind = kind_of(s, g);
+    if (kind == K_HP) {
         size_t hl = (unsigned char)k[0];
         size_t pl = (unsigned char)k[1 + hl];
         snprintf(src, sc, "%.*s", (int)hl, k + 1);
@@ -1417,8 +1558,9 @@ static void group_text(const bwrule *r, const group *g, char *src, size_t sc, ch
     }
     bw_ip_format(&gs, a);
     snprintf(src, sc, "%s", a);
-    if (g->kind == K_SD) {
-        snprintf(dst, dc, "%.*s", (int)(unsigned char)k[16], k + 17);
+    if (kind == K_SD) {
+        size_t il = k[0] == 4 ? 5 : 17;
+        snprintf(dst, dc, "%.*s", (int)(unsigned char)k[il], k + il + 1);
     } else {
         bw_ip_format(&gd, a);
         if (g->dport == 0xffff)
@@ -1446,12 +1588,14 @@ static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
                   int64_t win_end, uint32_t total_src, sbuf *doc, sbuf *exp,
                   bw_finding_fn fn, void *ctx)
 {
-    const group *g = &r->groups[res->gi];
+    const shard *s = &r->sh[REF_SHARD(res->ref)];
+    const group *g = &s->g[REF_LOCAL(res->ref)];
+    int kind = kind_of(s, g);
     const bw_period_est *e = &res->est;
     char src[300], dst[300], ts[BW_TIME_STRLEN], first[BW_TIME_STRLEN], last[BW_TIME_STRLEN];
-    char t1[64], t2[64], id[65];
-    group_text(r, g, src, sizeof src, dst, sizeof dst);
-    bw_ip gs = gsrc(r, g), gd = gdst(r, g);
+    char t1[64], t2[64], id[65], ck[MAX_KEY + 32];
+    group_text(s, g, src, sizeof src, dst, sizeof dst);
+    bw_ip gs = gsrc(s, g), gd = gdst(s, g);
     bw_time_format(win_end, ts);
     bw_time_format(w0 + (int64_t)(e->first_s * 1e6), first);
     bw_time_format(w0 + (int64_t)(e->last_s * 1e6), last);
@@ -1462,7 +1606,8 @@ static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
     uint8_t d[SHA256_DIGEST_SIZE];
     sha256_init(&h);
     sha256_update(&h, 12, (const uint8_t *)"beaconwatch");
-    sha256_update(&h, g->keylen, (const uint8_t *)(r->keys + g->key));
+    size_t ckl = canon_key(s->keys + g->key, g->keylen, ck);
+    sha256_update(&h, ckl, (const uint8_t *)ck);
     sha256_update(&h, strlen(ts), (const uint8_t *)ts);
     sha256_digest(&h, sizeof d, d);
     for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
@@ -1489,7 +1634,7 @@ static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
     sb_cat(doc, "{\"@timestamp\":\"");
     sb_cat(doc, ts);
     sb_cat(doc, "\",\"rule\":\"beaconwatch\",\"group\":{\"by\":\"");
-    sb_cat(doc, kind_names[g->kind]);
+    sb_cat(doc, kind_names[kind]);
     sb_cat(doc, "\",\"source\":");
     sb_str(doc, src, strlen(src));
     sb_cat(doc, ",\"destination\":");
@@ -1503,12 +1648,12 @@ static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
     sb_cat(doc, "\"");
     if (g->dport != 0xffff)
         sb_printf(doc, ",\"port\":%u", g->dport);
-    if (g->kind == K_SD) {
+    if (kind == K_SD) {
         sb_cat(doc, ",\"domain\":");
         sb_str(doc, dst, strlen(dst));
     }
     sb_cat(doc, "}");
-    if (g->kind == K_HP) {
+    if (kind == K_HP) {
         sb_cat(doc, ",\"host\":{\"name\":");
         sb_str(doc, src, strlen(src));
         sb_cat(doc, "},\"process\":{\"name\":");
@@ -1617,134 +1762,441 @@ static double score_of(const bwrule *r, const result *res, uint32_t total_src)
     return s < 0 ? 0 : s > 1 ? 1 : s;
 }
 
+/* ------------------------------------------------------------ popularity */
+
+/* Distinct sources per destination, counted only for the destinations of
+ * the groups that will be reported: a set of those destinations (an
+ * address in key form, or a domain), one pass over every src_dst_port /
+ * src_domain group collecting (destination, source) pairs for them, then
+ * a sort. Also the distinct sources of all src_dst_port groups. */
+typedef struct dkey {
+    uint16_t len;
+    char b[258]; /* key form: address (length byte + bytes) or domain */
+} dkey;
+
+typedef struct dset {
+    const dkey *k; /* entries */
+    uint32_t *slot; /* index + 1; 0 empty */
+    size_t cap;
+} dset;
+
+static uint64_t dhash(const bwrule *r, const char *b, size_t n)
+{
+    return siphash13(r->k0 ^ 0x5a5a5a5a5a5a5a5aULL, r->k1, b, n);
+}
+
+static uint32_t dset_find(const bwrule *r, const dset *d, const char *b, size_t n)
+{
+    if (!d->cap)
+        return 0;
+    for (size_t h = dhash(r, b, n) & (d->cap - 1); d->slot[h]; h = (h + 1) & (d->cap - 1)) {
+        const dkey *k = &d->k[d->slot[h] - 1];
+        if (k->len == n && !memcmp(k->b, b, n))
+            return d->slot[h];
+    }
+    return 0;
+}
+
+/* Inserts entry i (index into d->k) unless an equal key is there; returns
+ * the index + 1 of the entry holding the key. */
+static uint32_t dset_put(const bwrule *r, dset *d, uint32_t i)
+{
+    const dkey *k = &d->k[i];
+    size_t h = dhash(r, k->b, k->len) & (d->cap - 1);
+    for (; d->slot[h]; h = (h + 1) & (d->cap - 1)) {
+        const dkey *o = &d->k[d->slot[h] - 1];
+        if (o->len == k->len && !memcmp(o->b, k->b, k->len))
+            return d->slot[h];
+    }
+    d->slot[h] = i + 1;
+    return i + 1;
+}
+
+typedef struct pair {
+    uint32_t dest; /* candidate index + 1 */
+    char src[17];  /* source in key form */
+} pair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->dest != y->dest)
+        return x->dest < y->dest ? -1 : 1;
+    return memcmp(x->src, y->src, 17);
+}
+
+/* A 16-byte address set for the distinct sources overall. */
+typedef struct ipset {
+    uint8_t (*a)[17];
+    size_t cap, n;
+} ipset;
+
+static int ipset_add(const bwrule *r, ipset *s, const char *k)
+{
+    uint8_t v[17] = {0};
+    memcpy(v, k, k[0] == 4 ? 5 : 17);
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 1024;
+        uint8_t(*na)[17] = calloc(nc, sizeof *na);
+        if (!na)
+            return BW_ERR_NOMEM;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->a[i][0])
+                continue;
+            size_t h = dhash(r, (const char *)s->a[i], 17) & (nc - 1);
+            while (na[h][0])
+                h = (h + 1) & (nc - 1);
+            memcpy(na[h], s->a[i], 17);
+        }
+        free(s->a);
+        s->a = na;
+        s->cap = nc;
+    }
+    size_t h = dhash(r, (const char *)v, 17) & (s->cap - 1);
+    for (; s->a[h][0]; h = (h + 1) & (s->cap - 1))
+        if (!memcmp(s->a[h], v, 17))
+            return 0;
+    memcpy(s->a[h], v, 17);
+    s->n++;
+    return 0;
+}
+
+/* The destination of result x in key form (address or domain) into k;
+ * *dom set when it is a domain. */
+static void dest_of(const bwrule *r, const result *x, dkey *k, int *dom)
+{
+    const shard *s = &r->sh[REF_SHARD(x->ref)];
+    const group *g = &s->g[REF_LOCAL(x->ref)];
+    const char *kb = s->keys + g->key + 1;
+    *dom = kind_of(s, g) == K_SD;
+    if (*dom) {
+        size_t il = kb[0] == 4 ? 5 : 17;
+        k->len = (uint16_t)((unsigned char)kb[il] + 1);
+        memcpy(k->b, kb + il, k->len);
+    } else {
+        bw_ip d = gdst(s, g);
+        k->len = (uint16_t)put_ip(k->b, &d);
+    }
+}
+
+/* Sets res[i].sources for the n results and *total_src. */
+static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_src)
+{
+    int err = 0;
+    dkey *keys = malloc((n + 1) * sizeof *keys);
+    uint32_t *which = malloc((n + 1) * sizeof *which);
+    uint32_t *cnt = calloc(n + 1, sizeof *cnt);
+    dset ds[2] = {{0}, {0}}; /* addresses, domains */
+    pair *pr = NULL;
+    size_t np = 0, cappr = 0;
+    ipset all = {0};
+    if (!keys || !which || !cnt) {
+        err = BW_ERR_NOMEM;
+        goto out;
+    }
+    size_t cap = 16;
+    while (cap < 2 * (n + 1))
+        cap *= 2;
+    for (int d = 0; d < 2; d++) {
+        ds[d].k = keys;
+        ds[d].cap = cap;
+        if (!(ds[d].slot = calloc(cap, sizeof *ds[d].slot))) {
+            err = BW_ERR_NOMEM;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        int dom;
+        dest_of(r, &res[i], &keys[i], &dom);
+        which[i] = dset_put(r, &ds[dom], (uint32_t)i);
+    }
+    for (int si = 0; si < NSHARD; si++) {
+        const shard *s = &r->sh[si];
+        for (uint32_t gi = 0; gi < s->n; gi++) {
+            const group *g = &s->g[gi];
+            const char *k = s->keys + g->key;
+            int kind = k[0] - 'A';
+            if (kind != K_SDP && kind != K_SD)
+                continue;
+            const char *src = k + 1;
+            size_t sl = src[0] == 4 ? 5 : 17;
+            const char *dst = src + sl;
+            size_t dl = kind == K_SDP ? (dst[0] == 4 ? 5 : 17) : (size_t)(unsigned char)dst[0] + 1;
+            if (kind == K_SDP && (err = ipset_add(r, &all, src)))
+                goto out;
+            uint32_t c = dset_find(r, &ds[kind == K_SD], dst, dl);
+            if (!c)
+                continue;
+            if (np == cappr) {
+                size_t nc = cappr ? cappr * 2 : 1024;
+                pair *npr = realloc(pr, nc * sizeof *npr);
+                if (!npr) {
+                    err = BW_ERR_NOMEM;
+                    goto out;
+                }
+                pr = npr;
+                cappr = nc;
+            }
+            pr[np].dest = c;
+            memset(pr[np].src, 0, sizeof pr[np].src);
+            memcpy(pr[np].src, src, sl);
+            np++;
+        }
+    }
+    qsort(pr, np, sizeof *pr, cmp_pair);
+    for (size_t i = 0; i < np; i++)
+        if (i == 0 || pr[i].dest != pr[i - 1].dest || memcmp(pr[i].src, pr[i - 1].src, 17))
+            cnt[pr[i].dest - 1]++;
+    for (size_t i = 0; i < n; i++)
+        res[i].sources = cnt[which[i] - 1] ? cnt[which[i] - 1] : 1;
+    *total_src = (uint32_t)all.n;
+out:
+    free(keys);
+    free(which);
+    free(cnt);
+    free(ds[0].slot);
+    free(ds[1].slot);
+    free(pr);
+    free(all.a);
+    return err;
+}
+
+/* ------------------------------------------------------------ analysis */
+
+/* finish() sorts and analyses the shards on two threads: each takes the
+ * next shard, moves its log (block by block, freeing them) into one
+ * buffer ordered by group with a counting sort, and tests every group. */
+typedef struct fin_job {
+    bwrule *r;
+    int64_t w0, w1;
+    double wlen, p_max;
+    size_t maxn;
+    _Atomic int next;
+    pthread_mutex_t mu;
+    result *res;
+    size_t nres, capres;
+    int err;
+} fin_job;
+
+static int push_result(result **v, size_t *n, size_t *cap, const result *x)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        result *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return BW_ERR_NOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = *x;
+    return 0;
+}
+
+/* Sorts ev (n) by time: most slices are already sorted, or two sorted runs
+ * (one per worker); anything else goes to qsort. */
+static void sort_events(uint64_t *sv, size_t n, uint64_t *tmp)
+{
+    size_t cut = 0, k;
+    for (k = 1; k < n; k++) {
+        if ((sv[k] >> 32) < (sv[k - 1] >> 32)) {
+            if (cut)
+                break;
+            cut = k;
+        }
+    }
+    if (!cut)
+        return;
+    if (k < n) {
+        qsort(sv, n, sizeof *sv, cmp_u64);
+        return;
+    }
+    /* merge [0, cut) and [cut, n) through tmp */
+    memcpy(tmp, sv, cut * sizeof *sv);
+    size_t i = 0, j = cut, o = 0;
+    while (i < cut && j < n)
+        sv[o++] = (tmp[i] >> 32) <= (sv[j] >> 32) ? tmp[i++] : sv[j++];
+    while (i < cut)
+        sv[o++] = tmp[i++];
+}
+
+static void *fin_worker(void *arg)
+{
+    fin_job *j = arg;
+    bwrule *r = j->r;
+    int err = 0;
+    double *t = malloc((j->maxn + 1) * sizeof *t);
+    double *scratch = malloc((2 * j->maxn + 2) * sizeof *scratch);
+    uint64_t *tmp = malloc((j->maxn + 1) * sizeof *tmp);
+    uint64_t *buf = NULL;
+    uint32_t *off = NULL;
+    size_t bufcap = 0, offcap = 0;
+    result *loc = NULL;
+    size_t nloc = 0, caploc = 0;
+    if (!t || !scratch || !tmp) {
+        err = BW_ERR_NOMEM;
+        goto out;
+    }
+    for (;;) {
+        int si = atomic_fetch_add(&j->next, 1);
+        if (si >= NSHARD)
+            break;
+        shard *s = &r->sh[si];
+        if (s->nev > bufcap) {
+            free(buf);
+            bufcap = s->nev + s->nev / 4;
+            if (!(buf = malloc(bufcap * sizeof *buf))) {
+                bufcap = 0;
+                err = BW_ERR_NOMEM;
+                goto out;
+            }
+        }
+        if (s->n + 1 > offcap) {
+            free(off);
+            offcap = s->n + 1 + s->n / 4;
+            if (!(off = malloc(offcap * sizeof *off))) {
+                offcap = 0;
+                err = BW_ERR_NOMEM;
+                goto out;
+            }
+        }
+        uint32_t pos = 0;
+        for (uint32_t i = 0; i < s->n; i++) {
+            off[i] = pos;
+            pos += s->g[i].n;
+        }
+        for (evblock *b = s->head, *nb; b; b = nb) {
+            nb = b->next;
+            for (uint32_t k = 0; k < b->n; k++) {
+                const ev *e = &b->e[k];
+                buf[off[e->gid]++] = (uint64_t)e->t << 32 | (uint64_t)e->sb << 16 | e->db;
+            }
+            free(b);
+        }
+        s->head = s->tail = NULL;
+        /* off[i] is now the end of group i's events */
+        for (uint32_t i = 0; i < s->n; i++) {
+            group *g = &s->g[i];
+            if (g->n < (uint32_t)r->min_beats)
+                continue;
+            uint64_t *sv = buf + off[i] - g->n;
+            sort_events(sv, g->n, tmp);
+            size_t n = 0;
+            for (uint32_t k = 0; k < g->n; k++) {
+                int64_t us = (r->epoch + (int64_t)(sv[k] >> 32)) * TICK_US;
+                if (us < j->w0 || us > j->w1)
+                    continue;
+                t[n++] = (double)(us - j->w0) / 1e6;
+            }
+            if (n < (size_t)r->min_beats)
+                continue;
+            result x;
+            memset(&x, 0, sizeof x);
+            x.ref = REF(si, i);
+            x.key = s->keys + g->key;
+            x.keylen = g->keylen;
+            /* q >= p: a group with p above fdr can never be reported, so its
+             * sleep and jitter are not worth estimating (unless --all) */
+            if (!bw_period_estimate(t, n, scratch, j->p_max, &x.est) ||
+                x.est.nbeats < (size_t)r->min_beats)
+                continue;
+            if (x.est.estimated) {
+                /* the estimator used scratch: decode the sizes again */
+                for (size_t k = 0, m = 0; k < g->n; k++) {
+                    int64_t us = (r->epoch + (int64_t)(sv[k] >> 32)) * TICK_US;
+                    if (us < j->w0 || us > j->w1)
+                        continue;
+                    scratch[m] = bytes_value((uint16_t)(sv[k] >> 16));
+                    scratch[j->maxn + 1 + m] = bytes_value((uint16_t)sv[k]);
+                    m++;
+                }
+                byte_stats(scratch, n, &x.smed, &x.sreg);
+                byte_stats(scratch + j->maxn + 1, n, &x.dmed, &x.dreg);
+            }
+            x.coverage = j->wlen > 0 ? (x.est.last_s - x.est.first_s) / j->wlen : 1;
+            if (x.coverage > 1)
+                x.coverage = 1;
+            if ((err = push_result(&loc, &nloc, &caploc, &x)))
+                goto out;
+        }
+    }
+out:
+    pthread_mutex_lock(&j->mu);
+    if (!err)
+        for (size_t i = 0; i < nloc && !err; i++)
+            err = push_result(&j->res, &j->nres, &j->capres, &loc[i]);
+    if (err && !j->err)
+        j->err = err;
+    pthread_mutex_unlock(&j->mu);
+    free(t);
+    free(scratch);
+    free(tmp);
+    free(buf);
+    free(off);
+    free(loc);
+    return NULL;
+}
+
+/* Bytes held by the state (what `summary` reports per event). */
+static size_t state_bytes(const bwrule *r)
+{
+    size_t bytes = sizeof *r;
+    for (int si = 0; si < NSHARD; si++) {
+        const shard *s = &r->sh[si];
+        bytes += s->cap * sizeof(group) + s->tcap * 8 + s->keys_cap +
+                 s->capaux * sizeof *s->aux;
+        for (const evblock *b = s->head; b; b = b->next)
+            bytes += sizeof *b + b->cap * sizeof(ev);
+    }
+    return bytes;
+}
+
 static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_errbuf *eb)
 {
     bwrule *r = st;
     int err = 0;
-    result *res = NULL;
-    double *t = NULL, *scratch = NULL, *pq = NULL;
+    double *pq = NULL;
     bw_pidx *pidx = NULL;
-    pop_ent *pe_ip = NULL, *pe_dom = NULL;
     sbuf doc = {0}, exp = {0};
-    size_t nres = 0, maxn = 0, npi = 0, npd = 0;
+    fin_job *j = NULL;
+    result *res = NULL;
+    size_t nres = 0;
     if (r->max_us == INT64_MIN)
         return 0;
+    r->mem_peak = state_bytes(r);
     bw_run rr = *run;
     int64_t w0 = run->start_us != BW_UNSET ? run->start_us : r->min_us;
     int64_t w1 = run->end_us != BW_UNSET   ? run->end_us
                  : run->now_us != BW_UNSET ? run->now_us
                                            : r->max_us;
     rr.start_us = w0;
-    double wlen = (double)(w1 - w0) / 1e6;
 
-    for (size_t i = 0; i < r->ngroups; i++)
-        if (r->groups[i].n > maxn)
-            maxn = r->groups[i].n;
-    t = malloc((maxn + 1) * sizeof *t);
-    scratch = malloc((2 * maxn + 2) * sizeof *scratch);
-    res = malloc((r->ngroups + 1) * sizeof *res);
-    pe_ip = malloc((r->ngroups + 1) * sizeof *pe_ip);
-    pe_dom = malloc((r->ngroups + 1) * sizeof *pe_dom);
-    if (!t || !scratch || !res || !pe_ip || !pe_dom) {
+    if (!(j = calloc(1, sizeof *j))) {
         err = bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
         goto out;
     }
-
-    /* destination popularity: distinct sources per address and per domain */
-    for (size_t i = 0; i < r->ngroups; i++) {
-        const group *g = &r->groups[i];
-        if (g->kind == K_SDP)
-            pe_ip[npi++] = (pop_ent){r->keys + g->key + 17, 16, gsrc(r, g)};
-        else if (g->kind == K_SD)
-            pe_dom[npd++] = (pop_ent){r->keys + g->key + 18,
-                                      (unsigned char)r->keys[g->key + 17], gsrc(r, g)};
-    }
-    uint32_t total_src = 0;
-    {
-        /* distinct sources overall: sort the address entries by source */
-        bw_ip *srcs = malloc((npi + 1) * sizeof *srcs);
-        if (!srcs) {
-            err = bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < npi; i++)
-            srcs[i] = pe_ip[i].src;
-        pop_ent *tmp = malloc((npi + 1) * sizeof *tmp);
-        if (!tmp) {
-            free(srcs);
-            err = bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < npi; i++)
-            tmp[i] = (pop_ent){"", 0, srcs[i]};
-        popmap one;
-        pop_build(tmp, npi, &one);
-        total_src = one.n ? pop_count(&one.e[0]) : 0;
-        free(tmp);
-        free(srcs);
-    }
-    popmap pm_ip, pm_dom;
-    pop_build(pe_ip, npi, &pm_ip);
-    pop_build(pe_dom, npd, &pm_dom);
-
-    /* per group: sort, cut to the window, estimate */
-    for (size_t i = 0; i < r->ngroups; i++) {
-        group *g = &r->groups[i];
-        if (g->n < (uint32_t)r->min_beats)
-            continue;
-        uint64_t *ev = EV(g);
-        int sorted = 1;
-        for (uint32_t k = 1; k < g->n && sorted; k++)
-            sorted = (ev[k] >> 32) >= (ev[k - 1] >> 32);
-        if (!sorted)
-            qsort(ev, g->n, sizeof *ev, cmp_u64);
-        size_t n = 0;
-        for (uint32_t k = 0; k < g->n; k++) {
-            int64_t us = (g->base + (int64_t)(ev[k] >> 32)) * TICK_US;
-            if (us < w0 || us > w1)
-                continue;
-            t[n++] = (double)(us - w0) / 1e6;
-        }
-        if (n < (size_t)r->min_beats)
-            continue;
-        result *x = &res[nres];
-        memset(x, 0, sizeof *x);
-        x->gi = i;
-        x->key = r->keys + g->key;
-        x->keylen = g->keylen;
-        /* q >= p: a group with p above fdr can never be reported, so its
-         * sleep and jitter are not worth estimating (unless --all) */
-        if (!bw_period_estimate(t, n, scratch, run->all ? 1.0 : r->fdr, &x->est) ||
-            x->est.nbeats < (size_t)r->min_beats)
-            continue;
-        if (x->est.estimated) {
-            /* the estimator used scratch: decode the sizes again */
-            for (size_t k = 0, m = 0; k < g->n; k++) {
-                int64_t us = (g->base + (int64_t)(ev[k] >> 32)) * TICK_US;
-                if (us < w0 || us > w1)
-                    continue;
-                scratch[m] = bytes_value((uint16_t)(ev[k] >> 16));
-                scratch[maxn + 1 + m] = bytes_value((uint16_t)ev[k]);
-                m++;
-            }
-            byte_stats(scratch, n, &x->smed, &x->sreg);
-            byte_stats(scratch + maxn + 1, n, &x->dmed, &x->dreg);
-        }
-        x->coverage = wlen > 0 ? (x->est.last_s - x->est.first_s) / wlen : 1;
-        if (x->coverage > 1)
-            x->coverage = 1;
-        if (g->kind == K_SD)
-            x->sources = pop_find(&pm_dom, r->keys + g->key + 18,
-                                  (unsigned char)r->keys[g->key + 17]);
-        else
-        {
-            bw_ip d = gdst(r, g);
-            x->sources = pop_find(&pm_ip, (const char *)d.a, 16);
-        }
-        if (!x->sources)
-            x->sources = 1;
-        x->benign = benign_match(r, g, r->keys);
-        nres++;
+    j->r = r;
+    j->w0 = w0;
+    j->w1 = w1;
+    j->wlen = (double)(w1 - w0) / 1e6;
+    j->p_max = run->all ? 1.0 : r->fdr;
+    for (int si = 0; si < NSHARD; si++)
+        for (uint32_t i = 0; i < r->sh[si].n; i++)
+            if (r->sh[si].g[i].n > j->maxn)
+                j->maxn = r->sh[si].g[i].n;
+    atomic_init(&j->next, 0);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_t th;
+    int started = pthread_create(&th, NULL, fin_worker, j) == 0;
+    fin_worker(j);
+    if (started)
+        pthread_join(th, NULL);
+    pthread_mutex_destroy(&j->mu);
+    res = j->res;
+    nres = j->nres;
+    j->res = NULL;
+    if (j->err) {
+        err = bw_errf(eb, j->err, "beaconwatch: out of memory");
+        goto out;
     }
     r->tested = nres;
 
@@ -1763,8 +2215,17 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
         res[i].q = pq[i];
         if ((res[i].q > r->fdr && !run->all) || !res[i].est.estimated)
             continue;
-        res[i].score = score_of(r, &res[i], total_src);
         res[keep++] = res[i];
+    }
+    uint32_t total_src = 0;
+    if ((err = popularity(r, res, keep, &total_src))) {
+        err = bw_errf(eb, err, "beaconwatch: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < keep; i++) {
+        const shard *s = &r->sh[REF_SHARD(res[i].ref)];
+        res[i].benign = benign_match(r, s, &s->g[REF_LOCAL(res[i].ref)]);
+        res[i].score = score_of(r, &res[i], total_src);
     }
     qsort(res, keep, sizeof *res, cmp_result);
     for (size_t i = 0; i < keep; i++) {
@@ -1779,11 +2240,8 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
         }
     }
 out:
-    free(t);
-    free(scratch);
+    free(j);
     free(res);
-    free(pe_ip);
-    free(pe_dom);
     free(pq);
     free(pidx);
     free(doc.p);
@@ -1794,18 +2252,16 @@ out:
 static size_t summary(const void *st, char *buf, size_t cap)
 {
     const bwrule *r = st;
-    size_t bytes = r->capgroups * sizeof(group) + r->tcap * 8 + r->keys_cap;
-    unsigned long long evcap = 0;
-    for (size_t i = 0; i < r->ngroups; i++)
-        evcap += r->groups[i].cap;
-    bytes += evcap * 8 + r->capaux * sizeof *r->aux;
+    size_t bytes = r->mem_peak ? r->mem_peak : state_bytes(r);
     int n = snprintf(buf, cap,
                      "offered %llu records, kept %llu (%llu events in %zu groups, %.1f bytes "
-                     "per event); no address %llu, no time %llu, internal destination %llu, "
-                     "dropped at the group cap %llu, at the event caps %llu, time out of range "
-                     "%llu; tested %llu groups, reported %llu, alerts %llu, benign %llu",
+                     "per event, %.1f per kept record); no address %llu, no time %llu, "
+                     "internal destination %llu, dropped at the group cap %llu, at the event "
+                     "caps %llu, time out of range %llu; tested %llu groups, reported %llu, "
+                     "alerts %llu, benign %llu",
                      r->c.offered, r->c.kept, r->c.events, r->ngroups,
-                     r->c.events ? (double)bytes / (double)r->c.events : 0.0, r->c.no_addr,
+                     r->c.events ? (double)bytes / (double)r->c.events : 0.0,
+                     r->c.kept ? (double)bytes / (double)r->c.kept : 0.0, r->c.no_addr,
                      r->c.no_time, r->c.internal_dst, r->c.cap_groups, r->c.cap_events,
                      r->c.time_range, r->tested, r->reported, r->alerts, r->benign_found);
     return n < 0 ? 0 : (size_t)n;
