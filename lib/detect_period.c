@@ -198,11 +198,11 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
     e->z = sd0 > 0 ? (e->qcd0 - e->qcd) / sd0 : 0;
     e->p = bw_norm_sf(e->z);
     e->ok = 1;
-    if (e->p > p_max)
-        return 1;
 
     /* 3. mean sleep despite missed beats: each gap is k sleeps, k the
-     * nearest whole number of the current estimate; mean = sum / sum k */
+     * nearest whole number of the current estimate; mean = sum / sum k.
+     * Cheap, so done for every tested series (rule `beaconwatch` compares
+     * the sleeps of the sources of one destination). */
     double mu = quant(d, ng, 0.5);
     for (int it = 0; it < 4 && mu > 0; it++) {
         double sd = 0, sk = 0;
@@ -220,6 +220,12 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
     if (!(mu > 0))
         return 1;
     e->mean_sleep = mu;
+    e->expected = (e->last_s - e->first_s) / mu + 1;
+    e->seen = (double)nb / e->expected;
+    if (e->seen > 1)
+        e->seen = 1;
+    if (e->p > p_max)
+        return 1;
 
     /* 4. single sleeps (sorted, they are a run of d) and the band's edges */
     size_t s0 = 0, s1 = 0;

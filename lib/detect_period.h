@@ -38,7 +38,8 @@ typedef struct bw_period_est {
 /* Estimates the schedule of the n event times t (seconds, sorted
  * ascending). scratch must hold 2 * n doubles. Returns est->ok. When the
  * dispersion test's p-value is above p_max the (costlier) sleep and jitter
- * estimation is skipped: est->ok is 1, est->estimated 0. */
+ * estimation is skipped: est->ok is 1, est->estimated 0, and only the mean
+ * sleep, expected and seen beats are set beyond the test. */
 int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
                        bw_period_est *est);
 

@@ -1,9 +1,10 @@
 /* Rule `beaconwatch`: our own detector (SPEC §5, docs/detector.md). Every
- * session is kept, 8 bytes per event, in per-group columnar arrays for three
- * groupings; finish() folds bursts into beats, estimates sleep and jitter,
- * tests the timing against random arrivals with false-discovery control
- * across all groups, and scores what is left with popularity and benign
- * fingerprints. */
+ * session is kept, 12 bytes per group it feeds, in one append-only log per
+ * hash shard for three groupings; finish() sorts each shard's log by group
+ * (two threads), folds bursts into beats, estimates sleep and jitter, tests
+ * the timing against random arrivals, combines the sources of each
+ * destination (dst_port), controls false discoveries across all tests, and
+ * scores what is left with popularity and benign fingerprints. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -27,8 +28,12 @@
 #define MAX_NAME 255             /* longest host / process / domain used in a key */
 #define BYTES_UNKNOWN 0xffffu
 
-enum { K_SDP = 0, K_HP, K_SD, K__N };
-static const char *const kind_names[] = {"src_dst_port", "host_process", "src_domain"};
+/* The first three are stored groupings; dst_port is computed at finish()
+ * from the src_dst_port series of each destination. */
+enum { K_SDP = 0, K_HP, K_SD, K_DP, K__N };
+static const char *const kind_names[] = {"src_dst_port", "host_process", "src_domain",
+                                         "dst_port"};
+#define DP_SLEEP_SPREAD 1.1 /* dst_port: members' mean sleeps within this ratio */
 
 /* ------------------------------------------------------------ lists */
 
@@ -373,6 +378,8 @@ typedef struct bwrule {
     size_t max_groups, max_events_group;
     unsigned long long max_events;
     int groupings; /* bit per K_* */
+    double dp_p;   /* dst_port: sources with a p-value up to this take part */
+    int dp_min;    /* dst_port: at least this many sources with similar sleeps */
     int keep_internal;
     bw_cidr_list *internal;
     fplist benign;
@@ -486,7 +493,9 @@ static void defaults(bwrule *r)
     r->max_groups = 4000000;
     r->max_events_group = 1000000;
     r->max_events = 2000000000ULL;
-    r->groupings = (1 << K_SDP) | (1 << K_HP) | (1 << K_SD);
+    r->groupings = (1 << K_SDP) | (1 << K_HP) | (1 << K_SD) | (1 << K_DP);
+    r->dp_p = 0.05;
+    r->dp_min = 3;
     r->benign_builtin = 1;
     r->min_us = INT64_MAX;
     r->max_us = INT64_MIN;
@@ -532,6 +541,8 @@ static void *clone_state(const void *st)
     r->max_events_group = s->max_events_group;
     r->max_events = s->max_events;
     r->groupings = s->groupings;
+    r->dp_p = s->dp_p;
+    r->dp_min = s->dp_min;
     r->keep_internal = s->keep_internal;
     memcpy(r->benign_file, s->benign_file, sizeof r->benign_file);
     r->benign_builtin = s->benign_builtin;
@@ -705,12 +716,23 @@ static int set(void *st, const char *key, const char *value, bw_errbuf *eb)
                 }
             if (!found)
                 return bad(key, value, "a comma-separated list of src_dst_port, "
-                           "host_process, src_domain", eb);
+                           "host_process, src_domain, dst_port", eb);
             p += n + (e ? 1 : 0);
         }
         if (!g)
             return bad(key, value, "at least one grouping", eb);
+        if ((g & (1 << K_DP)) && !(g & (1 << K_SDP)))
+            return bad(key, value, "src_dst_port with dst_port (dst_port combines the "
+                       "src_dst_port series of each destination)", eb);
         r->groupings = g;
+    } else if (!strcmp(key, "dst_port_p")) {
+        if (parse_num(value, 1e-12, 1, &x))
+            return bad(key, value, "a number in (0, 1]", eb);
+        r->dp_p = x;
+    } else if (!strcmp(key, "dst_port_min_sources")) {
+        if (parse_num(value, 2, 1e6, &x) || x != floor(x))
+            return bad(key, value, "an integer 2..1000000", eb);
+        r->dp_min = (int)x;
     } else if (!strcmp(key, "internal_destinations")) {
         if (!strcmp(value, "skip"))
             r->keep_internal = 0;
@@ -741,6 +763,7 @@ static int set(void *st, const char *key, const char *value, bw_errbuf *eb)
     } else {
         return bw_errf(eb, BW_ERR_CONFIG, "beaconwatch.%s: unknown parameter (min_beats, fdr, "
                        "threshold, benign_weight, benign_file, benign_builtin, group_by, "
+                       "dst_port_p, dst_port_min_sources, "
                        "internal, internal_destinations, max_groups, max_events_per_group, "
                        "max_events)", key);
     }
@@ -750,7 +773,7 @@ static int set(void *st, const char *key, const char *value, bw_errbuf *eb)
 static size_t params(const void *st, char *buf, size_t cap)
 {
     const bwrule *r = st;
-    char gb[64] = "", internal[1024];
+    char gb[80] = "", internal[1024];
     for (int k = 0; k < K__N; k++) {
         if (r->groupings & (1 << k)) {
             if (gb[0])
@@ -761,13 +784,15 @@ static size_t params(const void *st, char *buf, size_t cap)
     bw_cidr_list_format(r->internal, internal, sizeof internal);
     int n = snprintf(buf, cap,
                      "min_beats = %d\nfdr = %g\nthreshold = %g\nbenign_weight = %g\n"
-                     "benign_builtin = %s\nbenign_file = %s\ngroup_by = %s\ninternal = %s\n"
+                     "benign_builtin = %s\nbenign_file = %s\ngroup_by = %s\n"
+                     "dst_port_p = %g\ndst_port_min_sources = %d\ninternal = %s\n"
                      "internal_destinations = %s\nmax_groups = %zu\n"
                      "max_events_per_group = %zu\nmax_events = %llu\n"
                      "# %zu benign fingerprints\n",
                      r->min_beats, r->fdr, r->threshold, r->benign_weight,
                      r->benign_builtin ? "on" : "off",
-                     r->benign_file[0] ? r->benign_file : "none", gb, internal,
+                     r->benign_file[0] ? r->benign_file : "none", gb, r->dp_p, r->dp_min,
+                     internal,
                      r->keep_internal ? "keep" : "skip", r->max_groups, r->max_events_group,
                      r->max_events, r->benign.n);
     return n < 0 ? 0 : (size_t)n;
@@ -1055,9 +1080,9 @@ static int add(void *st, const bw_record *rec)
     uint16_t dport = rec->dst_port >= 0 && rec->dst_port <= 65535 ? (uint16_t)rec->dst_port
                                                                      : 0xffff;
     char key[MAX_KEY];
-    static const int order[K__N] = {K_HP, K_SDP, K_SD};
+    static const int order[3] = {K_HP, K_SDP, K_SD}; /* the stored groupings */
     uint32_t hp = 0;
-    for (int oi = 0; oi < K__N; oi++) {
+    for (int oi = 0; oi < 3; oi++) {
         int kind = order[oi];
         if (!(r->groupings & (1 << kind)))
             continue;
@@ -1410,7 +1435,10 @@ static void sb_num(sbuf *b, double v)
 }
 
 typedef struct result {
-    uint32_t ref; /* REF() of the group */
+    uint32_t ref;  /* REF() of the group; dst_port: of its most significant source */
+    uint32_t nmem; /* dst_port: sources taking part (their refs at mem0 in the
+                      member list); 0 for the other groupings */
+    size_t mem0;
     bw_period_est est;
     double smed, dmed, sreg, dreg; /* median bytes each way, share near it */
     double coverage, score;
@@ -1584,18 +1612,23 @@ static int cmp_result(const void *a, const void *b)
     return x->keylen < y->keylen ? -1 : x->keylen > y->keylen;
 }
 
-static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
+static void dp_sources_text(const bwrule *r, const result *res, const uint32_t *dpm,
+                            char *buf, size_t cap);
+
+static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
                   int64_t win_end, uint32_t total_src, sbuf *doc, sbuf *exp,
                   bw_finding_fn fn, void *ctx)
 {
     const shard *s = &r->sh[REF_SHARD(res->ref)];
     const group *g = &s->g[REF_LOCAL(res->ref)];
-    int kind = kind_of(s, g);
+    int kind = res->nmem ? K_DP : kind_of(s, g);
     const bw_period_est *e = &res->est;
     char src[300], dst[300], ts[BW_TIME_STRLEN], first[BW_TIME_STRLEN], last[BW_TIME_STRLEN];
     char t1[64], t2[64], id[65], ck[MAX_KEY + 32];
     group_text(s, g, src, sizeof src, dst, sizeof dst);
     bw_ip gs = gsrc(s, g), gd = gdst(s, g);
+    if (kind == K_DP) /* "N sources: a, b, c, ..." */
+        dp_sources_text(r, res, dpm, src, sizeof src);
     bw_time_format(win_end, ts);
     bw_time_format(w0 + (int64_t)(e->first_s * 1e6), first);
     bw_time_format(w0 + (int64_t)(e->last_s * 1e6), last);
@@ -1607,6 +1640,11 @@ static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
     sha256_init(&h);
     sha256_update(&h, 12, (const uint8_t *)"beaconwatch");
     size_t ckl = canon_key(s->keys + g->key, g->keylen, ck);
+    if (kind == K_DP) { /* 'D', destination (16 bytes), port */
+        memmove(ck + 1, ck + 17, ckl - 17);
+        ck[0] = (char)('A' + K_DP);
+        ckl -= 16;
+    }
     sha256_update(&h, ckl, (const uint8_t *)ck);
     sha256_update(&h, strlen(ts), (const uint8_t *)ts);
     sha256_digest(&h, sizeof d, d);
@@ -1616,8 +1654,13 @@ static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
     /* explanation */
     exp->n = 0;
     fmt_secs(t1, sizeof t1, e->sleep_s);
-    sb_printf(exp, "every %s, jitter %.0f %% (%s), %.0f %% of beats, ", t1, e->jitter * 100,
-              bw_jm_name(e->model), e->seen * 100);
+    if (kind == K_DP)
+        sb_printf(exp, "%u sources ", res->nmem);
+    if (isfinite(e->jitter))
+        sb_printf(exp, "every %s, jitter %.0f %% (%s), %.0f %% of beats, ", t1,
+                  e->jitter * 100, bw_jm_name(e->model), e->seen * 100);
+    else
+        sb_printf(exp, "every %s, %.0f %% of beats, ", t1, e->seen * 100);
     fmt_bytes(t1, sizeof t1, res->smed, res->sreg);
     fmt_bytes(t2, sizeof t2, res->dmed, res->dreg);
     sb_printf(exp, "%s / %s %s, ", t1, t2,
@@ -1690,8 +1733,18 @@ static int report(bwrule *r, const result *res, const bw_run *run, int64_t w0,
     sb_num(doc, res->dmed);
     sb_cat(doc, ",\"regularity\":");
     sb_num(doc, res->dreg);
-    sb_printf(doc, "},\"sources\":%u,\"sources_total\":%u,\"dispersion\":", res->sources,
-              total_src);
+    sb_printf(doc, "},\"sources\":%u,\"sources_total\":%u,", res->sources, total_src);
+    if (kind == K_DP) {
+        sb_printf(doc, "\"periodic_sources\":%u,\"source_ips\":[", res->nmem);
+        for (uint32_t m = 0; m < res->nmem && m < 100; m++) {
+            const shard *ms = &r->sh[REF_SHARD(dpm[res->mem0 + m])];
+            bw_ip mi = gsrc(ms, &ms->g[REF_LOCAL(dpm[res->mem0 + m])]);
+            bw_ip_format(&mi, t1);
+            sb_printf(doc, "%s\"%s\"", m ? "," : "", t1);
+        }
+        sb_cat(doc, "],");
+    }
+    sb_cat(doc, "\"dispersion\":");
     sb_num(doc, e->qcd);
     sb_cat(doc, ",\"dispersion_random\":");
     sb_num(doc, e->qcd0);
@@ -2099,7 +2152,9 @@ static void *fin_worker(void *arg)
             if (!bw_period_estimate(t, n, scratch, j->p_max, &x.est) ||
                 x.est.nbeats < (size_t)r->min_beats)
                 continue;
-            if (x.est.estimated) {
+            int dp_cand = (r->groupings & (1 << K_DP)) && kind_of(s, g) == K_SDP &&
+                          x.est.p <= r->dp_p;
+            if (x.est.estimated || dp_cand) {
                 /* the estimator used scratch: decode the sizes again */
                 for (size_t k = 0, m = 0; k < g->n; k++) {
                     int64_t us = (r->epoch + (int64_t)(sv[k] >> 32)) * TICK_US;
@@ -2136,6 +2191,224 @@ out:
     return NULL;
 }
 
+/* ------------------------------------------------------------ dst_port */
+
+/* "3 sources: 198.51.100.7, 198.51.100.9, 203.0.113.4" (shortened with
+ * "..." when it does not fit). */
+static void dp_sources_text(const bwrule *r, const result *res, const uint32_t *dpm,
+                            char *buf, size_t cap)
+{
+    size_t o = (size_t)snprintf(buf, cap, "%u sources:", res->nmem);
+    for (uint32_t m = 0; m < res->nmem && o < cap; m++) {
+        const shard *ms = &r->sh[REF_SHARD(dpm[res->mem0 + m])];
+        bw_ip ip = gsrc(ms, &ms->g[REF_LOCAL(dpm[res->mem0 + m])]);
+        char a[BW_IP_STRLEN];
+        bw_ip_format(&ip, a);
+        if (o + strlen(a) + 6 >= cap) {
+            snprintf(buf + o, cap - o, " ...");
+            return;
+        }
+        o += (size_t)snprintf(buf + o, cap - o, "%s %s", m ? "," : "", a);
+    }
+}
+
+/* Fisher's combination: P(chi2 with 2k degrees of freedom > -2 sum ln p). */
+static double fisher_p(const double *p, size_t k)
+{
+    double x = 0;
+    for (size_t i = 0; i < k; i++)
+        x += -log(p[i] > 1e-300 ? p[i] : 1e-300);
+    /* upper tail of chi2(2k) at 2x: e^-x sum_{i<k} x^i / i! */
+    double sum = 0, lx = log(x > 0 ? x : 1e-300);
+    for (size_t i = 0; i < k; i++)
+        sum += exp(-x + (double)i * lx - lgamma((double)i + 1));
+    return sum > 1 ? 1 : sum;
+}
+
+typedef struct dp_ent {
+    char dst[19]; /* destination in key form (length byte + address) + port */
+    double sleep;
+    size_t ri; /* index in the results */
+} dp_ent;
+
+static int cmp_dp(const void *a, const void *b)
+{
+    const dp_ent *x = a, *y = b;
+    int c = memcmp(x->dst, y->dst, sizeof x->dst);
+    if (c)
+        return c;
+    return x->sleep < y->sleep ? -1 : x->sleep > y->sleep;
+}
+
+static double median_of(double *v, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]))
+            v[m++] = v[i];
+    if (!m)
+        return NAN;
+    qsort(v, m, sizeof *v, cmp_dbl);
+    return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+}
+
+/* The dst_port results: per destination (address, port), the src_dst_port
+ * series with a p-value of at most dp_p whose mean sleeps lie within
+ * DP_SLEEP_SPREAD of each other (the largest such set); when they are at
+ * least dp_min, one result whose p-value is Fisher's combination of their
+ * p-values, each divided by dp_p (given that it was at most dp_p, a
+ * random series' p-value is uniform on [0, dp_p]). Appended to *res;
+ * member refs to *dpm. */
+static int dst_port_results(const bwrule *r, result **res, size_t *nres, size_t *capres,
+                            uint32_t **dpm, size_t *ndpm, double wlen)
+{
+    int err = 0;
+    size_t n0 = *nres, nc = 0;
+    dp_ent *c = malloc((n0 + 1) * sizeof *c);
+    double *v = malloc((n0 + 1) * sizeof *v);
+    size_t capm = 0;
+    if (!c || !v) {
+        err = BW_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n0; i++) {
+        const result *x = &(*res)[i];
+        const shard *s = &r->sh[REF_SHARD(x->ref)];
+        const group *g = &s->g[REF_LOCAL(x->ref)];
+        if (kind_of(s, g) != K_SDP || x->est.p > r->dp_p || !(x->est.mean_sleep > 0))
+            continue;
+        const char *k = s->keys + g->key + 1;
+        const char *d = k + (k[0] == 4 ? 5 : 17);
+        size_t dl = d[0] == 4 ? 5 : 17;
+        memset(c[nc].dst, 0, sizeof c[nc].dst);
+        memcpy(c[nc].dst, d, dl + 2);
+        c[nc].sleep = x->est.mean_sleep;
+        c[nc].ri = i;
+        nc++;
+    }
+    qsort(c, nc, sizeof *c, cmp_dp);
+    for (size_t i = 0; i < nc;) {
+        size_t e = i;
+        while (e < nc && !memcmp(c[e].dst, c[i].dst, sizeof c[i].dst))
+            e++;
+        /* the widest window of similar sleeps (sorted by sleep) */
+        size_t bi = i, bn = 0;
+        for (size_t a = i, b = i; a < e; a++) {
+            if (b < a)
+                b = a;
+            while (b < e && c[b].sleep <= c[a].sleep * DP_SLEEP_SPREAD)
+                b++;
+            if (b - a > bn) {
+                bn = b - a;
+                bi = a;
+            }
+        }
+        size_t dst_end = e;
+        if (bn < (size_t)r->dp_min) {
+            i = dst_end;
+            continue;
+        }
+        result x;
+        memset(&x, 0, sizeof x);
+        x.nmem = (uint32_t)bn;
+        x.mem0 = *ndpm;
+        if (*ndpm + bn > capm) {
+            size_t ncap = capm ? capm * 2 : 256;
+            while (ncap < *ndpm + bn)
+                ncap *= 2;
+            uint32_t *nm = realloc(*dpm, ncap * sizeof *nm);
+            if (!nm) {
+                err = BW_ERR_NOMEM;
+                goto out;
+            }
+            *dpm = nm;
+            capm = ncap;
+        }
+        /* the member with the smallest p-value represents the group (its
+         * source is source.ip; its estimate, when made, gives S and J) */
+        const result *best = NULL;
+        const result *best_est = NULL;
+        bw_period_est *ae = &x.est;
+        ae->ok = ae->estimated = 1;
+        ae->first_s = INFINITY;
+        ae->last_s = -INFINITY;
+        for (size_t m = 0; m < bn; m++) {
+            const result *y = &(*res)[c[bi + m].ri];
+            (*dpm)[(*ndpm)++] = y->ref;
+            v[m] = y->est.p / r->dp_p;
+            if (!best || y->est.p < best->est.p)
+                best = y;
+            if (y->est.estimated && (!best_est || y->est.p < best_est->est.p))
+                best_est = y;
+            ae->nevents += y->est.nevents;
+            ae->nbeats += y->est.nbeats;
+            ae->nsingles += y->est.nsingles;
+            ae->expected += y->est.expected;
+            if (y->est.first_s < ae->first_s)
+                ae->first_s = y->est.first_s;
+            if (y->est.last_s > ae->last_s)
+                ae->last_s = y->est.last_s;
+        }
+        ae->p = fisher_p(v, bn);
+        ae->z = NAN;
+        x.ref = best->ref;
+        x.key = best->key;
+        x.keylen = best->keylen;
+#define DP_MEDIAN(field, out)                                                              \
+    do {                                                                                   \
+        for (size_t m = 0; m < bn; m++)                                                    \
+            v[m] = (*res)[c[bi + m].ri].field;                                             \
+        out = median_of(v, bn);                                                            \
+    } while (0)
+        DP_MEDIAN(est.mean_sleep, ae->mean_sleep);
+        DP_MEDIAN(est.seen, ae->seen);
+        DP_MEDIAN(est.burst_s, ae->burst_s);
+        DP_MEDIAN(est.qcd, ae->qcd);
+        DP_MEDIAN(est.qcd0, ae->qcd0);
+        for (size_t m = 0; m < bn; m++) { /* unknown sizes (< 0) are left out */
+            double sm = (*res)[c[bi + m].ri].smed;
+            v[m] = sm >= 0 ? sm : NAN;
+        }
+        x.smed = median_of(v, bn);
+        for (size_t m = 0; m < bn; m++) {
+            double dm = (*res)[c[bi + m].ri].dmed;
+            v[m] = dm >= 0 ? dm : NAN;
+        }
+        x.dmed = median_of(v, bn);
+        DP_MEDIAN(sreg, x.sreg);
+        DP_MEDIAN(dreg, x.dreg);
+#undef DP_MEDIAN
+        if (!isfinite(x.smed))
+            x.smed = -1, x.sreg = 0;
+        if (!isfinite(x.dmed))
+            x.dmed = -1, x.dreg = 0;
+        if (best_est) {
+            const bw_period_est *b = &best_est->est;
+            ae->sleep_s = b->sleep_s;
+            ae->jitter = b->jitter;
+            ae->model = b->model;
+            ae->s_lo = b->s_lo;
+            ae->s_hi = b->s_hi;
+            ae->j_lo = b->j_lo;
+            ae->j_hi = b->j_hi;
+        } else {
+            ae->sleep_s = ae->mean_sleep;
+            ae->jitter = ae->j_lo = ae->j_hi = ae->s_lo = ae->s_hi = NAN;
+            ae->model = -1;
+        }
+        x.coverage = wlen > 0 ? (ae->last_s - ae->first_s) / wlen : 1;
+        if (x.coverage > 1)
+            x.coverage = 1;
+        if ((err = push_result(res, nres, capres, &x)))
+            goto out;
+        i = dst_end;
+    }
+out:
+    free(c);
+    free(v);
+    return err;
+}
+
 /* Bytes held by the state (what `summary` reports per event). */
 static size_t state_bytes(const bwrule *r)
 {
@@ -2159,16 +2432,15 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     sbuf doc = {0}, exp = {0};
     fin_job *j = NULL;
     result *res = NULL;
-    size_t nres = 0;
+    size_t nres = 0, capres = 0, ndpm = 0;
+    uint32_t *dpm = NULL;
     if (r->max_us == INT64_MIN)
         return 0;
     r->mem_peak = state_bytes(r);
-    bw_run rr = *run;
     int64_t w0 = run->start_us != BW_UNSET ? run->start_us : r->min_us;
     int64_t w1 = run->end_us != BW_UNSET   ? run->end_us
                  : run->now_us != BW_UNSET ? run->now_us
                                            : r->max_us;
-    rr.start_us = w0;
 
     if (!(j = calloc(1, sizeof *j))) {
         err = bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
@@ -2193,9 +2465,15 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     pthread_mutex_destroy(&j->mu);
     res = j->res;
     nres = j->nres;
+    capres = j->capres;
     j->res = NULL;
     if (j->err) {
         err = bw_errf(eb, j->err, "beaconwatch: out of memory");
+        goto out;
+    }
+    if ((r->groupings & (1 << K_DP)) &&
+        (err = dst_port_results(r, &res, &nres, &capres, &dpm, &ndpm, j->wlen))) {
+        err = bw_errf(eb, err, "beaconwatch: out of memory");
         goto out;
     }
     r->tested = nres;
@@ -2229,7 +2507,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     }
     qsort(res, keep, sizeof *res, cmp_result);
     for (size_t i = 0; i < keep; i++) {
-        err = report(r, &res[i], &rr, w0, w1, total_src, &doc, &exp, fn, ctx);
+        err = report(r, &res[i], dpm, w0, w1, total_src, &doc, &exp, fn, ctx);
         if (err == BW_ERR_STOPPED) {
             bw_errf(eb, err, "beaconwatch: stopped by the findings callback");
             goto out;
@@ -2242,6 +2520,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
 out:
     free(j);
     free(res);
+    free(dpm);
     free(pq);
     free(pidx);
     free(doc.p);

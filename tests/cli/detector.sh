@@ -47,4 +47,48 @@ for line in open(sys.argv[1]):
 expect "table header" 1 "$(head -2 "$TMP/table.txt" | grep -c 'source.*destination.*score.*period_s.*jitter.*beats_pct.*explanation')"
 expect_rc "bad parameter" 2 "$BW" detect --rule beaconwatch --set beaconwatch.fdr=7 "$TMP/in.ndjson"
 expect "error names the key" 1 "$(grep -c 'beaconwatch.fdr' "$TMP/err")"
+# dst_port: four hosts calling one destination every 120 s (Cobalt Strike
+# 20 % jitter), plus 200 hosts with random timing to other destinations:
+# one dst_port finding naming the four sources; none with the grouping off
+python3 - "$TMP/dp.ndjson" <<'PY'
+import json, random, sys
+random.seed(5)
+ev = []
+def rec(t, src, dst, port):
+    return (t, {"@timestamp": "2026-01-01T%02d:%02d:%06.3fZ" % (t // 3600, t % 3600 // 60, t % 60),
+                "source": {"ip": src, "port": 50000, "bytes": 400},
+                "destination": {"ip": dst, "port": port, "bytes": 120}})
+for h in range(4):
+    t = random.uniform(0, 120)
+    while t < 4 * 3600:
+        ev.append(rec(t, "10.9.0.%d" % (h + 1), "203.0.113.77", 8443))
+        t += 120 * (1 - 0.2 * random.random())
+for h in range(200):
+    t = 0
+    for _ in range(30):
+        t += random.expovariate(1 / 400)
+        if t < 4 * 3600:
+            ev.append(rec(t, "10.8.%d.%d" % (h // 100, h % 100 + 1), "192.0.2.%d" % (h % 50 + 1), 443))
+ev.sort(key=lambda e: e[0])
+with open(sys.argv[1], "w") as f:
+    for _, d in ev:
+        f.write(json.dumps(d) + "\n")
+PY
+"$BW" detect -q -o ndjson --rule beaconwatch "$TMP/dp.ndjson" >"$TMP/dp-out.ndjson"
+expect "dst_port: detect exit" 0 "$?"
+expect "dst_port: one finding for the shared destination" "1 203.0.113.77:8443 4" "$(python3 -c '
+import json, sys
+dp = [json.loads(l) for l in open(sys.argv[1]) if "\"by\":\"dst_port\"" in l]
+print(len(dp), *[(d["group"]["destination"] + " " + str(d["beacon"]["periodic_sources"])) for d in dp])' "$TMP/dp-out.ndjson")"
+expect "dst_port: its sources are the four hosts" "10.9.0.1 10.9.0.2 10.9.0.3 10.9.0.4" "$(python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d["group"]["by"] == "dst_port":
+        print(*sorted(d["beacon"]["source_ips"]))' "$TMP/dp-out.ndjson")"
+"$BW" detect -q -o ndjson --rule beaconwatch --set beaconwatch.group_by=src_dst_port \
+    "$TMP/dp.ndjson" >"$TMP/dp-off.ndjson"
+expect "dst_port: none when the grouping is off" 0 "$(grep -c '"by":"dst_port"' "$TMP/dp-off.ndjson")"
+expect_rc "dst_port needs src_dst_port" 2 "$BW" detect --rule beaconwatch \
+    --set beaconwatch.group_by=dst_port "$TMP/dp.ndjson"
 done_tests

@@ -381,6 +381,82 @@ static void test_domain_rotation(void)
     ops->destroy(st);
 }
 
+/* Many hosts calling one destination on the same schedule, each with too
+ * few beats to stand out among many tested groups: the dst_port grouping
+ * combines them. Sources with different sleeps, or random timing, to
+ * another destination give no dst_port finding. */
+static void test_dst_port(void)
+{
+    void *st = ops->create("beaconwatch");
+    char src[32], dst[32];
+    rs = 77;
+    for (int h = 0; h < 5; h++) { /* the campaign: 5 hosts, 90 s, 30 % symmetric */
+        size_t n = series(tt, 22, BW_JM_SYM, 90, 0.3, 0, 0, 86400);
+        snprintf(src, sizeof src, "10.1.0.%d", h + 1);
+        feed(st, src, "203.0.113.50", 8443, NULL, NULL, tt, n, 310, 90);
+    }
+    for (int h = 0; h < 5; h++) { /* same destination count, unrelated sleeps */
+        static const double P[5] = {60, 97, 150, 233, 400};
+        size_t n = series(tt, 22, BW_JM_SYM, P[h], 0.3, 0, 0, 86400);
+        snprintf(src, sizeof src, "10.2.0.%d", h + 1);
+        feed(st, src, "198.51.100.60", 443, NULL, NULL, tt, n, 310, 90);
+    }
+    for (int h = 0; h < 400; h++) { /* random timing, many groups */
+        double now = 0;
+        for (int k = 0; k < 22; k++) {
+            now += -log(1 - unit()) * 300;
+            tt[k] = now;
+        }
+        snprintf(src, sizeof src, "10.3.%d.%d", h / 200, h % 200 + 1);
+        snprintf(dst, sizeof dst, "192.0.2.%d", h % 100 + 1);
+        feed(st, src, dst, 443, NULL, NULL, tt, 22, 500, 1500);
+    }
+    found fd = {0};
+    CHECK(run(st, &fd, 0) == 0);
+    int i = find(&fd, "\"by\":\"dst_port\"");
+    CHECK(i >= 0);
+    if (i >= 0) {
+        CHECK(strstr(fd.json[i], "\"destination\":\"203.0.113.50:8443\"") != NULL);
+        CHECK(strstr(fd.json[i], "\"periodic_sources\":5") != NULL);
+        CHECK(strstr(fd.json[i], "5 sources every") != NULL);
+        CHECK(strstr(fd.json[i], "\"source\":\"5 sources: 10.1.0.") != NULL);
+        CHECK(fd.alert[i]);
+    }
+    /* the single series alone are not significant among 400 tested groups */
+    int single = 0;
+    for (int k = 0; k < fd.n; k++)
+        if (strstr(fd.json[k], "\"by\":\"src_dst_port\"") &&
+            strstr(fd.json[k], "203.0.113.50"))
+            single++;
+    CHECK(single < 5);
+    /* one dst_port finding: not the unrelated sleeps, not the random ones */
+    int dp = 0;
+    for (int k = 0; k < fd.n; k++)
+        dp += strstr(fd.json[k], "\"by\":\"dst_port\"") != NULL;
+    CHECK(dp == 1);
+    CHECK(find(&fd, "192.0.2.") < 0);
+    found_free(&fd);
+    ops->destroy(st);
+
+    /* off: no dst_port finding; dst_port needs src_dst_port */
+    bw_errbuf eb = {0};
+    st = ops->create("beaconwatch");
+    CHECK(ops->set(st, "group_by", "host_process,dst_port", &eb) == BW_ERR_CONFIG);
+    CHECK(ops->set(st, "dst_port_min_sources", "1", &eb) == BW_ERR_CONFIG);
+    CHECK(ops->set(st, "dst_port_p", "0", &eb) == BW_ERR_CONFIG);
+    CHECK(ops->set(st, "group_by", "src_dst_port", &eb) == 0);
+    rs = 77;
+    for (int h = 0; h < 5; h++) {
+        size_t n = series(tt, 22, BW_JM_SYM, 90, 0.3, 0, 0, 86400);
+        snprintf(src, sizeof src, "10.1.0.%d", h + 1);
+        feed(st, src, "203.0.113.50", 8443, NULL, NULL, tt, n, 310, 90);
+    }
+    CHECK(run(st, &fd, 0) == 0);
+    CHECK(find(&fd, "\"by\":\"dst_port\"") < 0);
+    found_free(&fd);
+    ops->destroy(st);
+}
+
 static void test_params(void)
 {
     void *st = ops->create("beaconwatch");
@@ -471,6 +547,7 @@ int main(void)
     test_benign_ntp_and_fdr();
     test_ipv6_and_merge();
     test_domain_rotation();
+    test_dst_port();
     test_params();
     test_shipped_list();
     return tap_done();
