@@ -341,9 +341,11 @@ typedef struct evblock {
     ev e[];
 } evblock;
 
-/* 24 bytes. The kind is the key's first byte ('A' + K_*). */
+/* A group's record in its shard's arena: these 24 bytes, then the key
+ * (padded to 4 bytes), so that a lookup touches one table slot and one
+ * record. The kind is the key's first byte ('A' + K_*). */
 typedef struct group {
-    uint32_t key;   /* offset of the key in the shard's key arena */
+    uint32_t id;    /* local index in the shard */
     uint32_t n;     /* events kept */
     uint32_t first; /* ticks of the first event seen (from the epoch) */
     uint32_t hp;    /* (host, process) group of the first event, REF + 1; 0 none */
@@ -354,17 +356,20 @@ typedef struct group {
 } group;
 
 typedef struct shard {
-    group *g;
+    uint32_t *w; /* records (group + key), in 4-byte words */
+    size_t wn, wcap;
+    uint32_t *goff; /* local index -> word offset of its record */
     uint32_t n, cap;
-    uint64_t *table; /* hash high half << 32 | local index + 1; 0 empty */
+    uint64_t *table; /* hash high half << 32 | word offset + 1; 0 empty */
     size_t tcap;
-    char *keys;
-    size_t keys_n, keys_cap;
     bw_ip (*aux)[2]; /* source, destination of the first event */
     uint32_t naux, capaux;
     evblock *head, *tail;
     size_t nev; /* events in the log */
 } shard;
+
+#define GRP(s, i) ((group *)((s)->w + (s)->goff[i]))
+#define KEY(g) ((char *)((g) + 1))
 
 typedef struct counters {
     unsigned long long offered, kept, events, no_addr, no_time, internal_dst, cap_groups,
@@ -452,9 +457,9 @@ static void shard_clear(shard *s)
         nb = b->next;
         free(b);
     }
-    free(s->g);
+    free(s->w);
+    free(s->goff);
     free(s->table);
-    free(s->keys);
     free(s->aux);
     memset(s, 0, sizeof *s);
 }
@@ -826,7 +831,8 @@ static double bytes_value(uint16_t c)
 
 static int kind_of(const shard *s, const group *g)
 {
-    return s->keys[g->key] - 'A';
+    (void)s;
+    return KEY(g)[0] - 'A';
 }
 
 static int table_grow(const bwrule *r, shard *s)
@@ -839,8 +845,8 @@ static int table_grow(const bwrule *r, shard *s)
         uint64_t e = s->table[i];
         if (!e)
             continue;
-        const group *g = &s->g[(uint32_t)e - 1];
-        uint64_t hv = siphash13(r->k0, r->k1, s->keys + g->key, g->keylen);
+        const group *g = (const group *)(s->w + (uint32_t)e - 1);
+        uint64_t hv = siphash13(r->k0, r->k1, KEY(g), g->keylen);
         size_t h = hv & (ncap - 1);
         while (t[h])
             h = (h + 1) & (ncap - 1);
@@ -854,9 +860,10 @@ static int table_grow(const bwrule *r, shard *s)
 
 /* The group of key (hash hv, created when new) in shard s; NULL when a
  * group cap is hit (counted in *capped) or on ENOMEM (*err set). The table
- * holds the upper half of each key's hash, so a probe rarely touches a
- * group or its key in vain. `ngroups` is the instance's count (checked
- * against max_groups; shards merged in parallel pass a private bound). */
+ * holds the upper half of each key's hash and the record's offset, so a
+ * probe rarely touches a record in vain and a hit touches one. `ngroups`
+ * is the count checked against max_groups (merge passes its own). The
+ * returned pointer is valid until the next call on the same shard. */
 static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key,
                          size_t klen, size_t *ngroups, size_t max_groups,
                          unsigned long long *capped, int *err)
@@ -871,50 +878,48 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
         uint64_t e = s->table[h];
         if ((e & 0xffffffff00000000ULL) != tag)
             continue;
-        group *g = &s->g[(uint32_t)e - 1];
-        if (g->keylen == klen && !memcmp(s->keys + g->key, key, klen))
+        group *g = (group *)(s->w + (uint32_t)e - 1);
+        if (g->keylen == klen && !memcmp(KEY(g), key, klen))
             return g;
     }
-    if (*ngroups >= max_groups || s->n + 1 >= LOCAL_MAX) {
+    size_t words = (sizeof(group) + klen + 3) / 4;
+    if (*ngroups >= max_groups || s->n + 1 >= LOCAL_MAX || s->wn + words >= UINT32_MAX) {
         (*capped)++;
         return NULL;
     }
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap + s->cap / 2 : 64;
-        group *ng = realloc(s->g, nc * sizeof *ng);
+        uint32_t *ng = realloc(s->goff, nc * sizeof *ng);
         if (!ng) {
             *err = BW_ERR_NOMEM;
             return NULL;
         }
-        s->g = ng;
+        s->goff = ng;
         s->cap = (uint32_t)nc;
     }
-    if (s->keys_n + klen > s->keys_cap) {
-        size_t nc = s->keys_cap ? s->keys_cap + s->keys_cap / 2 : 4096;
-        while (nc < s->keys_n + klen)
+    if (s->wn + words > s->wcap) {
+        size_t nc = s->wcap ? s->wcap + s->wcap / 2 : 1024;
+        while (nc < s->wn + words)
             nc *= 2;
-        if (nc > UINT32_MAX) {
-            (*capped)++;
-            return NULL;
-        }
-        char *nk = realloc(s->keys, nc);
-        if (!nk) {
+        uint32_t *nw = realloc(s->w, nc * sizeof *nw);
+        if (!nw) {
             *err = BW_ERR_NOMEM;
             return NULL;
         }
-        s->keys = nk;
-        s->keys_cap = nc;
+        s->w = nw;
+        s->wcap = nc;
     }
-    group *g = &s->g[s->n];
-    memset(g, 0, sizeof *g);
-    g->key = (uint32_t)s->keys_n;
+    group *g = (group *)(s->w + s->wn);
+    memset(g, 0, words * 4);
+    g->id = s->n;
     g->keylen = (uint16_t)klen;
     g->first = UINT32_MAX;
     g->dport = 0xffff;
     g->aux = UINT32_MAX;
-    memcpy(s->keys + s->keys_n, key, klen);
-    s->keys_n += klen;
-    s->table[h] = tag | (uint64_t)++s->n;
+    memcpy(KEY(g), key, klen);
+    s->goff[s->n++] = (uint32_t)s->wn;
+    s->table[h] = tag | (uint64_t)(s->wn + 1);
+    s->wn += words;
     (*ngroups)++;
     return g;
 }
@@ -985,7 +990,7 @@ static bw_ip gsrc(const shard *s, const group *g)
 {
     bw_ip ip;
     if (kind_of(s, g) == K_SDP) {
-        get_ip(s->keys + g->key + 1, &ip);
+        get_ip(KEY(g) + 1, &ip);
         return ip;
     }
     return s->aux[g->aux][0];
@@ -995,7 +1000,7 @@ static bw_ip gdst(const shard *s, const group *g)
 {
     bw_ip ip;
     if (kind_of(s, g) == K_SDP) {
-        const char *k = s->keys + g->key + 1;
+        const char *k = KEY(g) + 1;
         get_ip(k + (k[0] == 4 ? 5 : 17), &ip);
         return ip;
     }
@@ -1122,7 +1127,7 @@ static int add(void *st, const bw_record *rec)
             g->hp = kind == K_HP ? 0 : hp;
         }
         if (kind == K_HP)
-            hp = REF(si, g - s->g) + 1;
+            hp = REF(si, g->id) + 1;
         if (g->n >= r->max_events_group || r->c.events >= r->max_events) {
             r->c.cap_events++;
             continue;
@@ -1130,7 +1135,7 @@ static int add(void *st, const bw_record *rec)
         ev *e = log_slot(s);
         if (!e)
             return BW_ERR_NOMEM;
-        e->gid = (uint32_t)(g - s->g);
+        e->gid = (uint32_t)(g->id);
         e->t = (uint32_t)off;
         e->sb = sb;
         e->db = db;
@@ -1168,10 +1173,10 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
         return BW_ERR_NOMEM;
     j->map[si] = map;
     for (uint32_t i = 0; i < fs->n; i++) {
-        group *fg = &fs->g[i];
-        uint64_t hv = siphash13(into->k0, into->k1, fs->keys + fg->key, fg->keylen);
+        group *fg = GRP(fs, i);
+        uint64_t hv = siphash13(into->k0, into->k1, KEY(fg), fg->keylen);
         size_t mine = 0;
-        group *g = find_group(into, s, hv, fs->keys + fg->key, fg->keylen, &mine, *budget,
+        group *g = find_group(into, s, hv, KEY(fg), fg->keylen, &mine, *budget,
                               cg, &err);
         if (!g) {
             if (err)
@@ -1180,7 +1185,7 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
             continue;
         }
         *budget -= mine;
-        map[i] = (uint32_t)(g - s->g);
+        map[i] = (uint32_t)(g->id);
         /* the group's first event is the earlier of both (ties: the smaller
          * destination), so the result does not depend on the split */
         int64_t ft = (int64_t)fg->first + delta;
@@ -1215,11 +1220,11 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
                 (*tr)++;
                 continue;
             }
-            if (s->g[gi].n >= into->max_events_group) {
+            if (GRP(s, gi)->n >= into->max_events_group) {
                 (*ce)++;
                 continue;
             }
-            s->g[gi].n++;
+            GRP(s, gi)->n++;
             e.gid = gi;
             e.t = (uint32_t)t;
             b->e[w++] = e;
@@ -1305,13 +1310,13 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     for (int si = 0; si < NSHARD; si++) {
         shard *s = &into->sh[si];
         for (uint32_t i = 0; i < s->n; i++) {
-            uint32_t hp = s->g[i].hp;
+            uint32_t hp = GRP(s, i)->hp;
             if (!(hp & 0x80000000u))
                 continue;
             uint32_t ref = (hp & 0x7fffffffu) - 1;
             uint32_t *map = j->map[REF_SHARD(ref)];
             uint32_t loc = map ? map[REF_LOCAL(ref)] : UINT32_MAX;
-            s->g[i].hp = loc == UINT32_MAX ? 0 : REF(REF_SHARD(ref), loc) + 1;
+            GRP(s, i)->hp = loc == UINT32_MAX ? 0 : REF(REF_SHARD(ref), loc) + 1;
         }
     }
     into->ngroups = 0;
@@ -1490,12 +1495,12 @@ static const char *benign_match(const bwrule *r, const shard *s, const group *g)
     bw_ip dst = gdst(s, g);
     const char *proc = NULL, *dom = NULL;
     size_t pl = 0, dl = 0;
-    const char *k = s->keys + g->key + 1;
+    const char *k = KEY(g) + 1;
     int kind = kind_of(s, g);
     if (g->hp) { /* the process of the group's first session */
         const shard *hs = &r->sh[REF_SHARD(g->hp - 1)];
-        const group *h = &hs->g[REF_LOCAL(g->hp - 1)];
-        const char *hk = hs->keys + h->key + 1;
+        const group *h = GRP(hs, REF_LOCAL(g->hp - 1));
+        const char *hk = KEY(h) + 1;
         size_t hl = (unsigned char)hk[0];
         pl = (unsigned char)hk[1 + hl];
         proc = hk + 2 + hl;
@@ -1573,7 +1578,7 @@ static const char *const columns[] = {"source", "destination", "score", "period_
 static void group_text(const shard *s, const group *g, char *src, size_t sc, char *dst,
                        size_t dc)
 {
-    const char *k = s->keys + g->key + 1;
+    const char *k = KEY(g) + 1;
     bw_ip gs = gsrc(s, g), gd = gdst(s, g);
     char a[BW_IP_STRLEN];
     int kind = kind_of(s, g);
@@ -1620,7 +1625,7 @@ static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
                   bw_finding_fn fn, void *ctx)
 {
     const shard *s = &r->sh[REF_SHARD(res->ref)];
-    const group *g = &s->g[REF_LOCAL(res->ref)];
+    const group *g = GRP(s, REF_LOCAL(res->ref));
     int kind = res->nmem ? K_DP : kind_of(s, g);
     const bw_period_est *e = &res->est;
     char src[300], dst[300], ts[BW_TIME_STRLEN], first[BW_TIME_STRLEN], last[BW_TIME_STRLEN];
@@ -1639,7 +1644,7 @@ static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
     uint8_t d[SHA256_DIGEST_SIZE];
     sha256_init(&h);
     sha256_update(&h, 12, (const uint8_t *)"beaconwatch");
-    size_t ckl = canon_key(s->keys + g->key, g->keylen, ck);
+    size_t ckl = canon_key(KEY(g), g->keylen, ck);
     if (kind == K_DP) { /* 'D', destination (16 bytes), port */
         memmove(ck + 1, ck + 17, ckl - 17);
         ck[0] = (char)('A' + K_DP);
@@ -1738,7 +1743,7 @@ static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
         sb_printf(doc, "\"periodic_sources\":%u,\"source_ips\":[", res->nmem);
         for (uint32_t m = 0; m < res->nmem && m < 100; m++) {
             const shard *ms = &r->sh[REF_SHARD(dpm[res->mem0 + m])];
-            bw_ip mi = gsrc(ms, &ms->g[REF_LOCAL(dpm[res->mem0 + m])]);
+            bw_ip mi = gsrc(ms, GRP(ms, REF_LOCAL(dpm[res->mem0 + m])));
             bw_ip_format(&mi, t1);
             sb_printf(doc, "%s\"%s\"", m ? "," : "", t1);
         }
@@ -1919,8 +1924,8 @@ static int ipset_add(const bwrule *r, ipset *s, const char *k)
 static void dest_of(const bwrule *r, const result *x, dkey *k, int *dom)
 {
     const shard *s = &r->sh[REF_SHARD(x->ref)];
-    const group *g = &s->g[REF_LOCAL(x->ref)];
-    const char *kb = s->keys + g->key + 1;
+    const group *g = GRP(s, REF_LOCAL(x->ref));
+    const char *kb = KEY(g) + 1;
     *dom = kind_of(s, g) == K_SD;
     if (*dom) {
         size_t il = kb[0] == 4 ? 5 : 17;
@@ -1966,8 +1971,8 @@ static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_sr
     for (int si = 0; si < NSHARD; si++) {
         const shard *s = &r->sh[si];
         for (uint32_t gi = 0; gi < s->n; gi++) {
-            const group *g = &s->g[gi];
-            const char *k = s->keys + g->key;
+            const group *g = GRP(s, gi);
+            const char *k = KEY(g);
             int kind = k[0] - 'A';
             if (kind != K_SDP && kind != K_SD)
                 continue;
@@ -2115,7 +2120,7 @@ static void *fin_worker(void *arg)
         uint32_t pos = 0;
         for (uint32_t i = 0; i < s->n; i++) {
             off[i] = pos;
-            pos += s->g[i].n;
+            pos += GRP(s, i)->n;
         }
         for (evblock *b = s->head, *nb; b; b = nb) {
             nb = b->next;
@@ -2128,7 +2133,7 @@ static void *fin_worker(void *arg)
         s->head = s->tail = NULL;
         /* off[i] is now the end of group i's events */
         for (uint32_t i = 0; i < s->n; i++) {
-            group *g = &s->g[i];
+            group *g = GRP(s, i);
             if (g->n < (uint32_t)r->min_beats)
                 continue;
             uint64_t *sv = buf + off[i] - g->n;
@@ -2145,7 +2150,7 @@ static void *fin_worker(void *arg)
             result x;
             memset(&x, 0, sizeof x);
             x.ref = REF(si, i);
-            x.key = s->keys + g->key;
+            x.key = KEY(g);
             x.keylen = g->keylen;
             /* q >= p: a group with p above fdr can never be reported, so its
              * sleep and jitter are not worth estimating (unless --all) */
@@ -2201,7 +2206,7 @@ static void dp_sources_text(const bwrule *r, const result *res, const uint32_t *
     size_t o = (size_t)snprintf(buf, cap, "%u sources:", res->nmem);
     for (uint32_t m = 0; m < res->nmem && o < cap; m++) {
         const shard *ms = &r->sh[REF_SHARD(dpm[res->mem0 + m])];
-        bw_ip ip = gsrc(ms, &ms->g[REF_LOCAL(dpm[res->mem0 + m])]);
+        bw_ip ip = gsrc(ms, GRP(ms, REF_LOCAL(dpm[res->mem0 + m])));
         char a[BW_IP_STRLEN];
         bw_ip_format(&ip, a);
         if (o + strlen(a) + 6 >= cap) {
@@ -2274,10 +2279,10 @@ static int dst_port_results(const bwrule *r, result **res, size_t *nres, size_t 
     for (size_t i = 0; i < n0; i++) {
         const result *x = &(*res)[i];
         const shard *s = &r->sh[REF_SHARD(x->ref)];
-        const group *g = &s->g[REF_LOCAL(x->ref)];
+        const group *g = GRP(s, REF_LOCAL(x->ref));
         if (kind_of(s, g) != K_SDP || x->est.p > r->dp_p || !(x->est.mean_sleep > 0))
             continue;
-        const char *k = s->keys + g->key + 1;
+        const char *k = KEY(g) + 1;
         const char *d = k + (k[0] == 4 ? 5 : 17);
         size_t dl = d[0] == 4 ? 5 : 17;
         memset(c[nc].dst, 0, sizeof c[nc].dst);
@@ -2415,7 +2420,7 @@ static size_t state_bytes(const bwrule *r)
     size_t bytes = sizeof *r;
     for (int si = 0; si < NSHARD; si++) {
         const shard *s = &r->sh[si];
-        bytes += s->cap * sizeof(group) + s->tcap * 8 + s->keys_cap +
+        bytes += s->cap * sizeof *s->goff + s->wcap * 4 + s->tcap * 8 +
                  s->capaux * sizeof *s->aux;
         for (const evblock *b = s->head; b; b = b->next)
             bytes += sizeof *b + b->cap * sizeof(ev);
@@ -2453,8 +2458,8 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     j->p_max = run->all ? 1.0 : r->fdr;
     for (int si = 0; si < NSHARD; si++)
         for (uint32_t i = 0; i < r->sh[si].n; i++)
-            if (r->sh[si].g[i].n > j->maxn)
-                j->maxn = r->sh[si].g[i].n;
+            if (GRP(&r->sh[si], i)->n > j->maxn)
+                j->maxn = GRP(&r->sh[si], i)->n;
     atomic_init(&j->next, 0);
     pthread_mutex_init(&j->mu, NULL);
     pthread_t th;
@@ -2502,7 +2507,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     }
     for (size_t i = 0; i < keep; i++) {
         const shard *s = &r->sh[REF_SHARD(res[i].ref)];
-        res[i].benign = benign_match(r, s, &s->g[REF_LOCAL(res[i].ref)]);
+        res[i].benign = benign_match(r, s, GRP(s, REF_LOCAL(res[i].ref)));
         res[i].score = score_of(r, &res[i], total_src);
     }
     qsort(res, keep, sizeof *res, cmp_result);
