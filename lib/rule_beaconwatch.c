@@ -369,6 +369,7 @@ typedef struct shard {
 } shard;
 
 #define GRP(s, i) ((group *)((s)->w + (s)->goff[i]))
+#define BATCH 16
 #define KEY(g) ((char *)((g) + 1))
 
 typedef struct counters {
@@ -398,6 +399,21 @@ typedef struct bwrule {
     int64_t min_us, max_us;
     counters c;
     size_t mem_peak; /* bytes of the state when finish() started */
+    /* add() queues BATCH records and looks their groups up together, so
+     * that the memory loads of one lookup overlap those of the others */
+    struct pend_rec {
+        uint32_t off; /* ticks from the epoch */
+        uint16_t sb, db, dport;
+        bw_ip src, dst;
+    } prec[BATCH];
+    struct pend_op {
+        uint64_t hv;
+        uint16_t koff, klen;
+        uint8_t kind, rec;
+    } pop[BATCH * 3];
+    int nprec, npop;
+    size_t pkeys_n;
+    char pkeys[BATCH * 3 * MAX_KEY];
     unsigned long long tested, reported, alerts, benign_found;
     int added;
 } bwrule;
@@ -1049,10 +1065,70 @@ static ev *log_slot(shard *s)
     return &b->e[b->n++];
 }
 
+/* Looks up the groups of the queued records and appends their events:
+ * first the table slot of every lookup is loaded (prefetched by add), and
+ * the record its tag points at prefetched; then the lookups run in order
+ * (a record's (host, process) group before its other groups). */
+static int flush(bwrule *r)
+{
+    int err = 0;
+    for (int i = 0; i < r->npop; i++) {
+        const struct pend_op *po = &r->pop[i];
+        const shard *s = &r->sh[po->hv >> (64 - SHARD_BITS)];
+        if (!s->tcap)
+            continue;
+        uint64_t tag = po->hv & 0xffffffff00000000ULL;
+        for (size_t h = po->hv & (s->tcap - 1); s->table[h]; h = (h + 1) & (s->tcap - 1)) {
+            if ((s->table[h] & 0xffffffff00000000ULL) == tag) {
+                __builtin_prefetch(s->w + (uint32_t)s->table[h] - 1);
+                break;
+            }
+        }
+    }
+    uint32_t hp[BATCH] = {0};
+    for (int i = 0; i < r->npop && !err; i++) {
+        const struct pend_op *po = &r->pop[i];
+        const struct pend_rec *pr = &r->prec[po->rec];
+        int si = (int)(po->hv >> (64 - SHARD_BITS));
+        shard *s = &r->sh[si];
+        group *g = find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, &r->ngroups,
+                              r->max_groups, &r->c.cap_groups, &err);
+        if (!g)
+            continue;
+        if (g->first == UINT32_MAX) {
+            if ((err = set_ips(s, g, &pr->src, &pr->dst)))
+                break;
+            g->first = pr->off;
+            g->dport = pr->dport;
+            g->hp = po->kind == K_HP ? 0 : hp[po->rec];
+        }
+        if (po->kind == K_HP)
+            hp[po->rec] = REF(si, g->id) + 1;
+        if (g->n >= r->max_events_group || r->c.events >= r->max_events) {
+            r->c.cap_events++;
+            continue;
+        }
+        ev *e = log_slot(s);
+        if (!e) {
+            err = BW_ERR_NOMEM;
+            break;
+        }
+        e->gid = g->id;
+        e->t = pr->off;
+        e->sb = pr->sb;
+        e->db = pr->db;
+        g->n++;
+        s->nev++;
+        r->c.events++;
+    }
+    r->nprec = r->npop = 0;
+    r->pkeys_n = 0;
+    return err;
+}
+
 static int add(void *st, const bw_record *rec)
 {
     bwrule *r = st;
-    int err = 0;
     r->added = 1;
     r->c.offered++;
     if (rec->ts_us == BW_UNSET) {
@@ -1084,13 +1160,19 @@ static int add(void *st, const bw_record *rec)
     uint16_t sb = bytes_code(rec->src_bytes), db = bytes_code(rec->dst_bytes);
     uint16_t dport = rec->dst_port >= 0 && rec->dst_port <= 65535 ? (uint16_t)rec->dst_port
                                                                      : 0xffff;
-    char key[MAX_KEY];
+    struct pend_rec *pr = &r->prec[r->nprec];
+    pr->off = (uint32_t)off;
+    pr->sb = sb;
+    pr->db = db;
+    pr->dport = dport;
+    pr->src = rec->src_ip;
+    pr->dst = rec->dst_ip;
     static const int order[3] = {K_HP, K_SDP, K_SD}; /* the stored groupings */
-    uint32_t hp = 0;
     for (int oi = 0; oi < 3; oi++) {
         int kind = order[oi];
         if (!(r->groupings & (1 << kind)))
             continue;
+        char *key = r->pkeys + r->pkeys_n;
         size_t n = 0;
         key[n++] = (char)('A' + kind);
         if (kind == K_SDP) {
@@ -1109,40 +1191,19 @@ static int add(void *st, const bw_record *rec)
             n += put_ip(key + n, &rec->src_ip);
             n += put_name(key + n, rec->dst_domain, 1);
         }
-        uint64_t hv = siphash13(r->k0, r->k1, key, n);
-        int si = (int)(hv >> (64 - SHARD_BITS));
-        shard *s = &r->sh[si];
-        group *g = find_group(r, s, hv, key, n, &r->ngroups, r->max_groups,
-                              &r->c.cap_groups, &err);
-        if (!g) {
-            if (err)
-                return err;
-            continue;
-        }
-        if (g->first == UINT32_MAX) {
-            if ((err = set_ips(s, g, &rec->src_ip, &rec->dst_ip)))
-                return err;
-            g->first = (uint32_t)off;
-            g->dport = dport;
-            g->hp = kind == K_HP ? 0 : hp;
-        }
-        if (kind == K_HP)
-            hp = REF(si, g->id) + 1;
-        if (g->n >= r->max_events_group || r->c.events >= r->max_events) {
-            r->c.cap_events++;
-            continue;
-        }
-        ev *e = log_slot(s);
-        if (!e)
-            return BW_ERR_NOMEM;
-        e->gid = (uint32_t)(g->id);
-        e->t = (uint32_t)off;
-        e->sb = sb;
-        e->db = db;
-        g->n++;
-        s->nev++;
-        r->c.events++;
+        struct pend_op *po = &r->pop[r->npop++];
+        po->hv = siphash13(r->k0, r->k1, key, n);
+        po->koff = (uint16_t)r->pkeys_n;
+        po->klen = (uint16_t)n;
+        po->kind = (uint8_t)kind;
+        po->rec = (uint8_t)r->nprec;
+        r->pkeys_n += n;
+        const shard *s = &r->sh[po->hv >> (64 - SHARD_BITS)];
+        if (s->tcap)
+            __builtin_prefetch(&s->table[po->hv & (s->tcap - 1)]);
     }
+    if (++r->nprec == BATCH)
+        return flush(r);
     return 0;
 }
 
@@ -1281,6 +1342,8 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
 {
     bwrule *into = into_, *from = from_;
     int err = 0;
+    if ((err = flush(into)) || (err = flush(from)))
+        return bw_errf(eb, err, "beaconwatch: out of memory");
     merge_job *j = calloc(1, sizeof *j);
     if (!j)
         return bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
@@ -2439,6 +2502,8 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     result *res = NULL;
     size_t nres = 0, capres = 0, ndpm = 0;
     uint32_t *dpm = NULL;
+    if ((err = flush(r)))
+        return bw_errf(eb, err, "beaconwatch: out of memory");
     if (r->max_us == INT64_MIN)
         return 0;
     r->mem_peak = state_bytes(r);
