@@ -1302,6 +1302,9 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
         s->tail = fs->tail;
         fs->head = fs->tail = NULL;
     }
+    /* from's shard is no longer needed (the map is kept): give its memory
+     * back now, so that the peak is not both instances at once */
+    shard_clear(fs);
     return 0;
 }
 
@@ -1677,7 +1680,10 @@ static int cmp_result(const void *a, const void *b)
     int c = memcmp(x->key, y->key, m);
     if (c)
         return c;
-    return x->keylen < y->keylen ? -1 : x->keylen > y->keylen;
+    if (x->keylen != y->keylen)
+        return x->keylen < y->keylen ? -1 : 1;
+    /* a dst_port result carries its best member's key: after it */
+    return (x->nmem > 0) - (y->nmem > 0);
 }
 
 static void dp_sources_text(const bwrule *r, const result *res, const uint32_t *dpm,
