@@ -457,6 +457,38 @@ static void test_dst_port(void)
     ops->destroy(st);
 }
 
+/* Caps hold across merge(): events per group and groups, counted. */
+static void test_caps_merge(void)
+{
+    bw_errbuf eb = {0};
+    void *one = ops->create("beaconwatch");
+    CHECK(ops->set(one, "max_events_per_group", "16", &eb) == 0);
+    CHECK(ops->set(one, "max_groups", "2", &eb) == 0);
+    CHECK(ops->set(one, "group_by", "src_dst_port", &eb) == 0);
+    void *a = ops->clone(one), *b = ops->clone(one);
+    double t[40];
+    for (int i = 0; i < 40; i++)
+        t[i] = 60.0 * i;
+    feed(a, "10.0.0.1", "198.51.100.1", 443, NULL, NULL, t, 20, 100, 100);
+    feed(b, "10.0.0.1", "198.51.100.1", 443, NULL, NULL, t + 20, 20, 100, 100);
+    feed(b, "10.0.0.2", "198.51.100.1", 443, NULL, NULL, t, 10, 100, 100);
+    feed(b, "10.0.0.3", "198.51.100.1", 443, NULL, NULL, t, 10, 100, 100);
+    CHECK(ops->merge(a, b, &eb) == 0);
+    found fd = {0};
+    CHECK(run(a, &fd, 1) == 0);
+    char buf[1024];
+    ops->summary(a, buf, sizeof buf);
+    /* a kept 16 of its 20, b's 20 for that group are over the cap; b's
+     * second group fits (2 groups), its third does not */
+    CHECK(strstr(buf, "offered 60 records, kept 60 (26 events in 2 groups") != NULL);
+    CHECK(strstr(buf, "at the event caps 24,") != NULL);
+    CHECK(strstr(buf, "dropped at the group cap 10,") != NULL);
+    found_free(&fd);
+    ops->destroy(one);
+    ops->destroy(a);
+    ops->destroy(b);
+}
+
 static void test_params(void)
 {
     void *st = ops->create("beaconwatch");
@@ -548,6 +580,7 @@ int main(void)
     test_ipv6_and_merge();
     test_domain_rotation();
     test_dst_port();
+    test_caps_merge();
     test_params();
     test_shipped_list();
     return tap_done();
