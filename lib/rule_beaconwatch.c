@@ -2155,7 +2155,7 @@ static void *fin_worker(void *arg)
     double *scratch = malloc((2 * j->maxn + 2) * sizeof *scratch);
     uint64_t *tmp = malloc((j->maxn + 1) * sizeof *tmp);
     uint64_t *buf = NULL;
-    uint32_t *off = NULL;
+    size_t *off = NULL; /* per shard: where each group's events go */
     size_t bufcap = 0, offcap = 0;
     result *loc = NULL;
     size_t nloc = 0, caploc = 0;
@@ -2186,7 +2186,7 @@ static void *fin_worker(void *arg)
                 goto out;
             }
         }
-        uint32_t pos = 0;
+        size_t pos = 0;
         for (uint32_t i = 0; i < s->n; i++) {
             off[i] = pos;
             pos += GRP(s, i)->n;
