@@ -1317,7 +1317,7 @@ static void *merge_worker(void *arg)
         if (si >= NSHARD)
             break;
         /* the group cap is shared: each shard takes its groups from the
-         * common budget under the lock (shards are few, this is cheap) */
+         * common budget under the lock (see merge() for when this is exact) */
         pthread_mutex_lock(&j->mu);
         size_t budget = j->group_budget;
         pthread_mutex_unlock(&j->mu);
@@ -1357,10 +1357,13 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     j->group_budget = into->max_groups > into->ngroups ? into->max_groups - into->ngroups : 0;
     atomic_init(&j->next, 0);
     pthread_mutex_init(&j->mu, NULL);
-    /* with two threads the group cap is checked per shard against a budget
-     * read before the shard: exact enough for a cap that only drops; one
-     * thread when the event cap could be hit, which must be exact */
-    int threads = into->c.events + from->c.events > into->max_events ? 1 : 2;
+    /* each shard checks the group cap against the budget left before it:
+     * exact on one thread, so two threads only when neither the group nor
+     * the event cap can be reached by this merge */
+    int threads = into->c.events + from->c.events > into->max_events ||
+                          into->ngroups + from->ngroups > into->max_groups
+                      ? 1
+                      : 2;
     pthread_t th;
     int started = threads == 2 && pthread_create(&th, NULL, merge_worker, j) == 0;
     merge_worker(j);
