@@ -45,6 +45,14 @@ import sys
 TARGET_CLASSES = ("standard-cs", "standard-symmetric", "standard-sliver", "nat")
 EVASIONS = ("fibonacci", "exponential", "workhours", "schedule-change")
 CLASS_ORDER = TARGET_CLASSES + EVASIONS
+# slices of the target beacons, reported as extra rows
+SUBSETS = (
+    ("target: sleep > 1 h", lambda i: i["period"] > 3600),
+    ("target: jitter 50 %", lambda i: i["jitter"] >= 0.5),
+    ("target: missed 15-20 %", lambda i: i["missed"] >= 0.15),
+    ("target: 2-3 C2 addresses", lambda i: i["ndst"] >= 2),
+    ("target: IPv6", lambda i: i["v6"]),
+)
 RULES = ("beaconwatch", "elastic", "sentinel")
 
 
@@ -138,6 +146,14 @@ def score(labels, rule, path):
         if l["kind"] == "beacon":
             recs[int(l["id"])] = recs.get(int(l["id"]), 0) + int(l["records"])
     eligible = {b for b, n in recs.items() if n >= 20}
+    info = {}
+    for l in labels:
+        if l["kind"] == "beacon":
+            i = info.setdefault(int(l["id"]), {"period": float(l["period_s"]),
+                                               "jitter": float(l["jitter"]),
+                                               "missed": float(l["missed"]), "ndst": 0,
+                                               "v6": ":" in l["src"]})
+            i["ndst"] += 1
     for l in labels:
         if l["kind"] == "beacon":
             bid = int(l["id"])
@@ -184,6 +200,12 @@ def score(labels, rule, path):
             "found": len(found & el_c),
             "ap_sum": avg_precision(ranked, el_c, all_ids - el_c, len(el_c)) * len(el_c),
         }
+    for name, pred in SUBSETS:
+        el_c = {b for b in target if pred(info[b])}
+        if el_c:
+            classes[name] = {
+                "beacons": len(el_c), "eligible": len(el_c), "found": len(found & el_c),
+                "ap_sum": avg_precision(ranked, el_c, all_ids - el_c, len(el_c)) * len(el_c)}
     n_t = len(target)
     out = {
         "rule": rule,
@@ -294,7 +316,7 @@ def report(paths):
     print("\n### Per class: recall (found / eligible) and average precision\n")
     print("| class | " + " | ".join("%s recall | %s AP" % (r, r) for r in rules) + " |")
     print("|---|" + "---|---|" * len(rules))
-    for c in CLASS_ORDER:
+    for c in CLASS_ORDER + tuple(n for n, _ in SUBSETS):
         cells = []
         for rule in rules:
             v = tot[rule]["classes"].get(c)

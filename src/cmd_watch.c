@@ -47,7 +47,7 @@ static void usage(FILE *f)
         "read offsets and run times are committed together, so a crash and restart\n"
         "loses and repeats nothing.\n\n"
         "      --store PATH    the store (default ./" BW_STORE_DEFAULT_PATH ")\n"
-        "  -r, --rule R        rules, as for detect (default elastic)\n"
+        "  -r, --rule R        rules, as for detect (default beaconwatch)\n"
         "  -f, --format F      input format (default auto)\n"
         "      --set K=V       set a rule parameter, as for detect; repeatable\n"
         "      --config FILE   read parameters from a configuration file\n"
@@ -793,7 +793,7 @@ int bw_cmd_watch(int argc, char **argv)
         }
     }
     if (w.nnames == 0)
-        w.names[w.nnames++] = "elastic";
+        w.names[w.nnames++] = "beaconwatch";
     {
         /* Check the configuration once up front: usage errors exit 2. */
         bw_rule *probe[MAX_RULES] = {0};
