@@ -12,8 +12,8 @@
 # 2. Real labelled data in ../shared/data (bench/eval_real.sh), when present.
 # Usage: bash bench/eval.sh path/to/beaconwatch
 # Environment: BW_EVAL_SEEDS (1 2 3), BW_EVAL_WORKLOADS (day weeks),
-#   BW_EVAL_HOSTS (500), BW_EVAL_RECORDS (2500000: the day workload; the
-#   weeks workload gets 4/5 of it on a fifth of the hosts), BW_EVAL_BEACONS
+#   BW_EVAL_HOSTS (500; weeks: 3/25 of it, so that the periodic traffic
+#   leaves room for three weeks), BW_EVAL_RECORDS (2500000), BW_EVAL_BEACONS
 #   (16), BW_EVAL_EVASIONS (8), BW_EVAL_NAT (25), BW_SHARED.
 set -euo pipefail
 
@@ -34,7 +34,7 @@ scores=()
 for w in $WORKLOADS; do
     case $w in
     day) hours=24 hosts=$HOSTS records=$RECORDS nat=$NAT ;;
-    weeks) hours=504 hosts=$((HOSTS / 5)) records=$((RECORDS * 4 / 5)) nat=$((NAT / 5)) ;;
+    weeks) hours=504 hosts=$((HOSTS * 3 / 25)) records=$RECORDS nat=$((NAT / 5)) ;;
     *) echo "eval: unknown workload '$w' (day, weeks)" >&2; exit 2 ;;
     esac
     [ "$nat" -ge 2 ] || nat=0
@@ -47,6 +47,14 @@ for w in $WORKLOADS; do
             --evasions "$EVASIONS" --nat "$nat" --hours "$hours")
         "$BW" "${gen[@]}" -f ecs -o "$d/in.ndjson" --labels "$d/labels.csv"
         "$BW" "${gen[@]}" -f asim-csv -o "$d/in.csv"
+        # the generator ends a run early when its periodic traffic alone
+        # fills the record count: say how long this one really is
+        python3 -c 'import csv, sys, datetime as dt
+ls = [l for l in csv.DictReader(open(sys.argv[1])) if l["first_ts"]]
+t = lambda s: dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+span = max(t(l["last_ts"]) for l in ls) - min(t(l["first_ts"]) for l in ls)
+print("  seed %s: %.1f days of records" % (sys.argv[2], span.total_seconds() / 86400))' \
+            "$d/labels.csv" "$s"
         "$BW" detect -q -o ndjson --rule beaconwatch "$d/in.ndjson" >"$d/beaconwatch.ndjson"
         # elastic over the whole run (its default is the last 6 h only)
         "$BW" detect -q -o ndjson --rule elastic \
