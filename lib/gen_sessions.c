@@ -104,6 +104,11 @@ static const char *const eve_svc[] = {NULL, "tls", "http", "dns", "ntp",
                                       "krb5", "ldap", "smb", "dcerpc"};
 static const char *const model_name[] = {"cs", "symmetric", "sliver"};
 
+/* Beacons that evade timing analysis (bw_gen_opts.evasions). */
+enum { EV_NONE, EV_FIB, EV_EXP, EV_WORK, EV_SCHED, EV__COUNT };
+static const char *const evasion_name[] = {"standard", "fibonacci", "exponential", "workhours",
+                                           "schedule-change"};
+
 /* An address with its canonical text, formatted once at setup. */
 typedef struct gaddr {
     bw_ip ip;
@@ -120,6 +125,7 @@ typedef struct host {
     uint32_t pend_dest;
     uint16_t pend_proc;
     uint16_t next_port;
+    uint8_t nat; /* behind the NAT gateway (bw_gen_opts.nat_hosts) */
     double rate; /* browsing connections per second at diurnal weight 1 */
 } host;
 
@@ -215,11 +221,15 @@ static const char *const beacon_procs[3][6] = {
     {"com.apple.updater", "python3", "osascript", "Finder Helper", "curl", "softwared"},
     {"python3", "kworkerd", "sshd-helper", "bash", "dbus-daemon-x", "curl"},
 };
-static const double beacon_periods[] = {10, 15, 30, 45, 60, 120, 300, 600, 900, 1800, 3600};
+/* Sleeps up to an hour always; the longer ones only when the run holds at
+ * least 20 of them (a 24 h run: up to an hour; three weeks: up to a day). */
+static const double beacon_periods[] = {10,   15,   30,    45,    60,    120,  300,  600,
+                                        900,  1800, 3600,  7200,  14400, 21600, 43200, 86400};
+#define SHORT_PERIODS 11
 static const double cs_jitters[] = {0.0, 0.1, 0.2, 0.3, 0.5};
 static const double sym_jitters[] = {0.05, 0.1, 0.2, 0.3};
 static const double sliver_jitters[] = {0.1, 0.3, 0.5};
-static const double missed_probs[] = {0.0, 0.02, 0.05, 0.1};
+static const double missed_probs[] = {0.0, 0.02, 0.05, 0.1, 0.15, 0.2};
 static const double retry_probs[] = {0.0, 0.01, 0.03};
 static const uint16_t beacon_ports[] = {443, 443, 80, 8080, 8443};
 
@@ -236,7 +246,9 @@ static const char *const tlds[] = {"com", "net", "org", "io", "de", "co.uk", "fr
 /* Periodic flow: benign software or a malicious beacon. */
 typedef struct psrc {
     int64_t period_us;
-    int64_t beat_us; /* scheduled time of the next beat */
+    int64_t beat_us;    /* scheduled time of the next beat */
+    int64_t period2_us; /* EV_FIB/EV_EXP: longest sleep; EV_SCHED: the new one */
+    int64_t change_us;  /* EV_SCHED: when period2_us takes over */
     double jitter, missed, retry, var;
     uint32_t host;
     uint32_t label0; /* labels label0 .. label0+ndst-1 */
@@ -244,6 +256,7 @@ typedef struct psrc {
     uint32_t req, resp;
     uint16_t dport;
     uint8_t model, proto, svc, ndst, rr, retries_left, malicious, tasked;
+    uint8_t evasion, step; /* EV_*; position in a growing sleep sequence */
 } psrc;
 
 typedef struct label_ext {
@@ -609,6 +622,59 @@ static int64_t sleep_us(rng *r, const psrc *p)
     return s < 1000000.0 ? 1000000 : (int64_t)s;
 }
 
+/* Working hours of the EV_WORK beacon: Monday to Friday, 08:00-18:00 UTC. */
+static int working(int64_t us)
+{
+    int64_t day = floordiv(us, 86400000000LL);
+    int64_t hour = floordiv(us, 3600000000LL) - day * 24;
+    int dow = (int)((day + 4) % 7); /* 1970-01-01 was a Thursday; 0 = Sunday */
+    if (dow < 0)
+        dow += 7;
+    return dow >= 1 && dow <= 5 && hour >= 8 && hour < 18;
+}
+
+/* The next start of working hours at or after us. */
+static int64_t next_work_start(int64_t us)
+{
+    int64_t day = floordiv(us, 86400000000LL);
+    for (int i = 0; i < 8; i++, day++) {
+        int64_t start = day * 86400000000LL + 8 * 3600000000LL;
+        if (start >= us && working(start))
+            return start;
+    }
+    return us; /* not reached: a week always has a working morning */
+}
+
+static const uint8_t fib_mult[] = {1, 1, 2, 3, 5, 8, 13, 21, 34, 55};
+#define EXP_STEPS 7 /* 1, 2, 4 ... 64 sleeps */
+
+/* When the beat after one due at t happens: the jitter model's sleep,
+ * bent by the source's evasion. */
+static int64_t next_beat(rng *r, psrc *p, int64_t t)
+{
+    double mult = 1;
+    switch (p->evasion) {
+    case EV_FIB:
+        mult = fib_mult[p->step];
+        p->step = (uint8_t)((p->step + 1) % NELEM(fib_mult));
+        break;
+    case EV_EXP:
+        mult = (double)(1u << p->step);
+        p->step = (uint8_t)((p->step + 1) % EXP_STEPS);
+        break;
+    case EV_SCHED:
+        if (t >= p->change_us)
+            p->period_us = p->period2_us;
+        break;
+    default:
+        break;
+    }
+    int64_t nt = t + (int64_t)(mult * (double)sleep_us(r, p));
+    if (p->evasion == EV_WORK && !working(nt))
+        nt = next_work_start(nt) + (int64_t)(rng_unit(r) * (double)p->period_us);
+    return nt;
+}
+
 static void add_label(bw_gen *g, int id, const psrc *p, const gaddr *dst, const char *domain)
 {
     const host *h = &g->hosts[p->host];
@@ -624,6 +690,12 @@ static void add_label(bw_gen *g, int id, const psrc *p, const gaddr *dst, const 
     l->period_s = (double)p->period_us / 1e6;
     l->jitter = p->jitter;
     l->model = model_name[p->model];
+    l->cls = !p->malicious ? "periodic"
+             : p->evasion   ? evasion_name[p->evasion]
+             : h->nat       ? "nat"
+                            : "standard";
+    l->period2_s = (double)p->period2_us / 1e6;
+    l->change_us = p->evasion == EV_SCHED ? p->change_us : BW_UNSET;
     l->missed = p->missed;
     l->retry = p->retry;
     l->records = 0;
@@ -753,13 +825,114 @@ static double setup_benign(bw_gen *g, int *id)
     return expected;
 }
 
+/* Entries of beacon_periods usable in this run (see there). */
+static uint32_t nperiods(const bw_gen *g)
+{
+    uint32_t n = SHORT_PERIODS;
+    while (n < NELEM(beacon_periods) && beacon_periods[n] * 20e6 <= (double)g->o.duration_us)
+        n++;
+    return n;
+}
+
+/* Records a beacon is expected to make over the run (to scale browsing). */
+static double beacon_expected(const bw_gen *g, const psrc *p)
+{
+    double dur = (double)g->o.duration_us;
+    double left = dur - (double)(p->beat_us - g->o.start_us), ms = mean_sleep(p);
+    switch (p->evasion) {
+    case EV_FIB:
+        ms *= 143.0 / 10; /* mean of the ten Fibonacci multiples */
+        break;
+    case EV_EXP:
+        ms *= 127.0 / EXP_STEPS;
+        break;
+    case EV_WORK:
+        ms /= 50.0 / 168; /* working hours are 50 of a week's 168 */
+        break;
+    default:
+        break;
+    }
+    return left / ms * (1 - p->missed) * (1 + 2 * p->retry);
+}
+
+/* One malicious beacon on host hi (over IPv6 when v6) with jitter model
+ * `model`, its sleep drawn from beacon_periods[plo .. phi), bent by
+ * `evasion`. Adds its labels; returns its expected record count. */
+static double add_beacon(bw_gen *g, uint32_t hi, int v6, uint8_t model, uint32_t plo,
+                         uint32_t phi, uint8_t evasion, int *id)
+{
+    rng *r = &g->r;
+    double dur = (double)g->o.duration_us;
+    const host *h = &g->hosts[hi];
+    psrc *p = &g->ps[g->nps];
+    memset(p, 0, sizeof *p);
+    p->malicious = 1;
+    p->host = hi;
+    p->model = model;
+    p->evasion = evasion;
+    uint32_t pi = plo + rng_below(r, phi - plo);
+    p->period_us = (int64_t)(beacon_periods[pi] * 1e6);
+    p->jitter = p->model == M_CS    ? cs_jitters[rng_below(r, NELEM(cs_jitters))]
+                : p->model == M_SYM ? sym_jitters[rng_below(r, NELEM(sym_jitters))]
+                                    : sliver_jitters[rng_below(r, NELEM(sliver_jitters))];
+    p->missed = missed_probs[rng_below(r, NELEM(missed_probs))];
+    p->retry = retry_probs[rng_below(r, NELEM(retry_probs))];
+    p->proc = beacon_procs[h->os][rng_below(r, 6)];
+    p->dport = beacon_ports[rng_below(r, NELEM(beacon_ports))];
+    p->proto = P_TCP;
+    p->svc = (p->dport == 443 || p->dport == 8443) ? SVC_SSL : SVC_HTTP;
+    p->req = 180 + rng_below(r, 400);
+    p->resp = 90 + rng_below(r, 1800);
+    p->ndst = rng_unit(r) < 0.7 ? 1 : (uint8_t)(2 + rng_below(r, 2));
+    if (evasion == EV_FIB)
+        p->period2_us = p->period_us * fib_mult[NELEM(fib_mult) - 1];
+    else if (evasion == EV_EXP)
+        p->period2_us = p->period_us << (EXP_STEPS - 1);
+    else if (evasion == EV_SCHED) {
+        /* a sleep at least four list steps away (e.g. 60 s -> 600 s), or
+         * the farthest one when the run is too short for that */
+        uint32_t far = 0, pj;
+        for (uint32_t k = plo; k < phi; k++)
+            far += k + 4 <= pi || pi + 4 <= k;
+        if (far) {
+            uint32_t pick = rng_below(r, far);
+            for (pj = plo;; pj++)
+                if ((pj + 4 <= pi || pi + 4 <= pj) && pick-- == 0)
+                    break;
+        } else {
+            pj = pi - plo >= phi - 1 - pi ? plo : phi - 1;
+        }
+        p->period2_us = (int64_t)(beacon_periods[pj] * 1e6);
+        p->change_us = g->o.start_us + (int64_t)(rng_range(r, 0.35, 0.65) * dur);
+    }
+    p->label0 = (uint32_t)g->nlabels;
+    char dom[40];
+    make_domain(r, dom, sizeof dom, rng_below(r, 2) ? "cdn-" : "api.");
+    const char *domain = name_store(g, dom);
+    int bid = (*id)++;
+    for (int k = 0; k < p->ndst; k++) {
+        gaddr *a = &g->c2s[g->nc2s++];
+        if (v6)
+            public_v6(r, a);
+        else
+            public_v4(r, a);
+        add_label(g, bid, p, a, domain);
+    }
+    /* most implants run from early on; some arrive later in the run */
+    double startf = rng_unit(r) < 0.5 ? 0.0 : rng_range(r, 0.0, 0.3);
+    p->beat_us = g->o.start_us + (int64_t)(startf * dur) +
+                 (int64_t)(rng_unit(r) * (double)p->period_us);
+    if (evasion == EV_WORK && !working(p->beat_us))
+        p->beat_us = next_work_start(p->beat_us) + (int64_t)(rng_unit(r) * (double)p->period_us);
+    g->nps++;
+    return beacon_expected(g, p);
+}
+
 static double setup_beacons(bw_gen *g, int nbeacons, int *id)
 {
     rng *r = &g->r;
-    double dur = (double)g->o.duration_us, expected = 0;
+    double expected = 0;
     for (int b = 0; b < nbeacons; b++) {
-        psrc *p = &g->ps[g->nps];
-        memset(p, 0, sizeof *p);
         uint32_t hi = rng_below(r, g->nhosts);
         int v6 = 0;
         if (b == 1) { /* one IPv6 beacon when some host has IPv6 */
@@ -772,43 +945,46 @@ static double setup_beacons(bw_gen *g, int nbeacons, int *id)
                 }
             }
         }
-        const host *h = &g->hosts[hi];
-        p->malicious = 1;
-        p->host = hi;
-        p->model = (uint8_t)(b % 3);
-        p->period_us = (int64_t)(beacon_periods[rng_below(r, NELEM(beacon_periods))] * 1e6);
-        p->jitter = p->model == M_CS    ? cs_jitters[rng_below(r, NELEM(cs_jitters))]
-                    : p->model == M_SYM ? sym_jitters[rng_below(r, NELEM(sym_jitters))]
-                                        : sliver_jitters[rng_below(r, NELEM(sliver_jitters))];
-        p->missed = missed_probs[rng_below(r, NELEM(missed_probs))];
-        p->retry = retry_probs[rng_below(r, NELEM(retry_probs))];
-        p->proc = beacon_procs[h->os][rng_below(r, 6)];
-        p->dport = beacon_ports[rng_below(r, NELEM(beacon_ports))];
-        p->proto = P_TCP;
-        p->svc = (p->dport == 443 || p->dport == 8443) ? SVC_SSL : SVC_HTTP;
-        p->req = 180 + rng_below(r, 400);
-        p->resp = 90 + rng_below(r, 1800);
-        p->ndst = rng_unit(r) < 0.7 ? 1 : (uint8_t)(2 + rng_below(r, 2));
-        p->label0 = (uint32_t)g->nlabels;
-        char dom[40];
-        make_domain(r, dom, sizeof dom, rng_below(r, 2) ? "cdn-" : "api.");
-        const char *domain = name_store(g, dom);
-        int bid = (*id)++;
-        for (int k = 0; k < p->ndst; k++) {
-            gaddr *a = &g->c2s[g->nc2s++];
-            if (v6)
-                public_v6(r, a);
-            else
-                public_v4(r, a);
-            add_label(g, bid, p, a, domain);
-        }
-        /* most implants run from early on; some arrive later in the run */
-        double startf = rng_unit(r) < 0.5 ? 0.0 : rng_range(r, 0.0, 0.3);
-        p->beat_us = g->o.start_us + (int64_t)(startf * dur) +
-                     (int64_t)(rng_unit(r) * (double)p->period_us);
-        expected += (dur - (double)(p->beat_us - g->o.start_us)) / mean_sleep(p) *
-                    (1 - p->missed) * (1 + 2 * p->retry);
-        g->nps++;
+        expected += add_beacon(g, hi, v6, (uint8_t)(b % 3), 0, nperiods(g), EV_NONE, id);
+    }
+    return expected;
+}
+
+/* The hosts behind the NAT gateway share its address and name; without
+ * IPv6, all their traffic leaves through it. */
+static void setup_nat(bw_gen *g)
+{
+    for (uint32_t i = 0; i < g->o.nat_hosts; i++) {
+        host *h = &g->hosts[i];
+        addr_v4(&h->v4, 0x0A130001u); /* BW_GEN_NAT_ADDR */
+        memset(&h->v6, 0, sizeof h->v6);
+        snprintf(h->name, sizeof h->name, "%s", BW_GEN_NAT_HOST);
+        h->nat = 1;
+    }
+}
+
+/* Beacons on NAT'd hosts (one per jitter model), then the evasive ones.
+ * Fibonacci and exponential sequences start from a short sleep (10 s ..
+ * 2 min) so that a run holds several cycles; working-hours beacons sleep
+ * 30 s .. 15 min; a schedule change needs room for 20 beats either side. */
+static double setup_extra_beacons(bw_gen *g, int *id)
+{
+    rng *r = &g->r;
+    double expected = 0;
+    if (g->o.nat_hosts)
+        for (uint8_t m = 0; m < 3; m++)
+            expected += add_beacon(g, rng_below(r, g->o.nat_hosts), 0, m, 0, nperiods(g),
+                                   EV_NONE, id);
+    uint32_t sched_n = 1;
+    while (sched_n < nperiods(g) && beacon_periods[sched_n] * 40e6 <= (double)g->o.duration_us)
+        sched_n++;
+    for (uint32_t k = 0; k < g->o.evasions; k++) {
+        uint8_t kind = (uint8_t)(1 + k % (EV__COUNT - 1));
+        uint32_t hi = rng_below(r, g->nhosts);
+        /* beacon_periods: 10 .. 120 s are entries 0 .. 5; 30 s .. 15 min 2 .. 8 */
+        uint32_t plo = kind == EV_WORK ? 2 : 0;
+        uint32_t phi = kind == EV_FIB || kind == EV_EXP ? 6 : kind == EV_WORK ? 9 : sched_n;
+        expected += add_beacon(g, hi, 0, (uint8_t)(k / (EV__COUNT - 1) % 3), plo, phi, kind, id);
     }
     return expected;
 }
@@ -1103,7 +1279,7 @@ static int periodic(bw_gen *g, psrc *p, int64_t t, ev *e, int64_t *next)
         return 1;
     }
     /* a beat, due at t */
-    p->beat_us = t + sleep_us(r, p);
+    p->beat_us = next_beat(r, p, t);
     *next = p->beat_us;
     if (rng_unit(r) < p->missed)
         return 0;
@@ -1517,6 +1693,10 @@ int bw_gen_opts_check(const bw_gen_opts *o, bw_errbuf *eb)
         return bw_errf(eb, BW_ERR_USAGE, "duration must be 1 s .. 366 days");
     if (o->beacons < -1 || o->beacons > BW_GEN_MAX_BEACONS)
         return bw_errf(eb, BW_ERR_USAGE, "beacons must be 0 .. %d", BW_GEN_MAX_BEACONS);
+    if (o->evasions > BW_GEN_MAX_BEACONS)
+        return bw_errf(eb, BW_ERR_USAGE, "evasions must be 0 .. %d", BW_GEN_MAX_BEACONS);
+    if (o->nat_hosts == 1 || o->nat_hosts > o->hosts)
+        return bw_errf(eb, BW_ERR_USAGE, "NAT hosts must be 0 or 2 .. hosts (%u)", o->hosts);
     if (o->format <= BW_FMT_AUTO || o->format >= BW_FMT__COUNT)
         return bw_errf(eb, BW_ERR_USAGE, "no output format given");
     /* keep every time printable as RFC 3339 (years up to 9999) */
@@ -1545,25 +1725,28 @@ bw_gen *bw_gen_new(const bw_gen_opts *opts, bw_errbuf *eb)
     g->ndests = 2000 + 40 * o->hosts;
     if (g->ndests > 200000)
         g->ndests = 200000;
-    size_t maxps = (size_t)g->nhosts * NELEM(periodic_defs) + (size_t)nbeacons;
-    size_t maxlabels = (size_t)g->nhosts * NELEM(periodic_defs) + 3 * (size_t)nbeacons;
-    g->names_cap = 64 * (size_t)(nbeacons + 1);
+    size_t allb = (size_t)nbeacons + o->evasions + (o->nat_hosts ? 3 : 0);
+    size_t maxps = (size_t)g->nhosts * NELEM(periodic_defs) + allb;
+    size_t maxlabels = (size_t)g->nhosts * NELEM(periodic_defs) + 3 * allb;
+    g->names_cap = 64 * (allb + 1);
     g->hosts = calloc(g->nhosts, sizeof *g->hosts);
     g->dests = calloc(g->ndests, sizeof *g->dests);
     g->zipf_cdf = calloc(g->ndests, sizeof *g->zipf_cdf);
     g->ps = calloc(maxps, sizeof *g->ps);
     g->labels = calloc(maxlabels, sizeof *g->labels);
     g->lext = calloc(maxlabels, sizeof *g->lext);
-    g->c2s = calloc(3 * (size_t)nbeacons + 1, sizeof *g->c2s);
+    g->c2s = calloc(3 * allb + 1, sizeof *g->c2s);
     g->names = malloc(g->names_cap);
     if (!g->hosts || !g->dests || !g->zipf_cdf || !g->ps || !g->labels || !g->lext ||
         !g->c2s || !g->names)
         goto nomem;
 
     setup_hosts(g);
+    setup_nat(g);
     setup_dests(g);
     int id = 1;
     double expected = setup_beacons(g, nbeacons, &id);
+    expected += setup_extra_beacons(g, &id);
     expected += setup_benign(g, &id);
 
     /* mean diurnal weight over the run, to keep the span near the target */
@@ -1728,14 +1911,14 @@ const bw_gen_label *bw_gen_label_at(const bw_gen *g, size_t i)
 int bw_gen_write_labels(const bw_gen *g, FILE *out, bw_errbuf *eb)
 {
     tcache c;
-    char t1[32], t2[32];
+    char t1[32], t2[32], t3[32];
     c.sec = INT64_MIN;
     fputs("kind,src,host,process,dst,dport,period_s,jitter,model,transport,missed,retry,id,"
-          "records,first_ts,last_ts\n",
+          "records,first_ts,last_ts,class,period2_s,change_ts\n",
           out);
     for (size_t i = 0; i < g->nlabels; i++) {
         const bw_gen_label *l = &g->labels[i];
-        t1[0] = t2[0] = 0;
+        t1[0] = t2[0] = t3[0] = 0;
         if (l->records) {
             char *w = put_rfc(t1, &c, l->first_us, 6);
             *w++ = 'Z';
@@ -1744,10 +1927,15 @@ int bw_gen_write_labels(const bw_gen *g, FILE *out, bw_errbuf *eb)
             *w++ = 'Z';
             *w = 0;
         }
-        fprintf(out, "%s,%s,%s,%s,%s,%d,%g,%g,%s,%s,%g,%g,%d,%llu,%s,%s\n", l->kind, l->src,
-                l->host, l->process, l->dst, l->dport, l->period_s, l->jitter, l->model,
+        if (l->change_us != BW_UNSET) {
+            char *w = put_rfc(t3, &c, l->change_us, 6);
+            *w++ = 'Z';
+            *w = 0;
+        }
+        fprintf(out, "%s,%s,%s,%s,%s,%d,%g,%g,%s,%s,%g,%g,%d,%llu,%s,%s,%s,%g,%s\n", l->kind,
+                l->src, l->host, l->process, l->dst, l->dport, l->period_s, l->jitter, l->model,
                 l->transport, l->missed, l->retry, l->id, (unsigned long long)l->records, t1,
-                t2);
+                t2, l->cls, l->period2_s, t3);
     }
     if (fflush(out) != 0 || ferror(out))
         return bw_errf(eb, BW_ERR_IO, "writing labels: %s", strerror(errno ? errno : EIO));

@@ -26,8 +26,8 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: beaconwatch detect [OPTIONS] INPUT...\n\n"
         "Runs beaconing rules over session logs in one pass and prints the findings.\n\n"
-        "  -r, --rule R        rule to run: elastic (default), sentinel, sentinel-panos,\n"
-        "                      sentinel-wiredata, beaconwatch (our own detector), or\n"
+        "  -r, --rule R        rule to run: beaconwatch (default: our own detector),\n"
+        "                      elastic, sentinel, sentinel-panos, sentinel-wiredata, or\n"
         "                      all (elastic, sentinel, beaconwatch); repeat or comma-separate\n"
         "  -f, --format F      input format (default auto; see 'beaconwatch formats')\n"
         "  -o, --output O      table (default on a terminal), ndjson (default otherwise),\n"
@@ -39,7 +39,9 @@ static void usage(FILE *f)
         "      --set K=V       set a rule parameter, K = RULE.PARAM (e.g.\n"
         "                      elastic.time_bucket_length=300); repeatable\n"
         "      --group-by G    elastic grouping: host_process, src_dst_port, src_dst, src\n"
-        "      --internal C    the private side, comma-separated CIDRs (default RFC 1918)\n"
+        "                      (needs --rule elastic or all)\n"
+        "      --internal C    the private networks, comma-separated CIDRs, for elastic\n"
+        "                      (sources) and beaconwatch (destinations skipped)\n"
         "      --config FILE   read parameters from a configuration file\n"
         "      --store PATH    also write findings (and a sample of the records of each\n"
         "                      group) to the store at PATH, in one transaction\n"
@@ -358,7 +360,8 @@ int bw_cmd_detect(int argc, char **argv)
     worker_ctx *w = NULL;
     void **ctx = NULL;
     bw_errbuf eb = {{0}};
-    static char setbuf_[2][160];
+    static char setbuf_[3][160];
+    int group_by_set = 0, internal_set = 0; /* their --set slots are taken (once) */
     const char *store_path = NULL;
     bw_store *store = NULL;
     uint64_t sample_per_group = 10000;
@@ -401,17 +404,27 @@ int bw_cmd_detect(int argc, char **argv)
         }
         case O_ALL: run.all = 1; break;
         case O_SET:
-            if (nsets >= MAX_SETS - 2) {
-                cli_err("too many --set options (at most %d)", MAX_SETS - 2);
+            if (nsets >= MAX_SETS - 3) {
+                cli_err("too many --set options (at most %d)", MAX_SETS - 3);
                 return BW_EXIT_USAGE;
             }
             sets[nsets++] = optarg;
             break;
         case O_GROUP:
+            snprintf(setbuf_[0], sizeof setbuf_[0], "elastic.group_by=%s", optarg);
+            if (!group_by_set)
+                sets[nsets++] = setbuf_[0];
+            group_by_set = 1;
+            break;
         case O_INTERNAL:
-            snprintf(setbuf_[c == O_GROUP ? 0 : 1], sizeof setbuf_[0], "elastic.%s=%s",
-                     c == O_GROUP ? "group_by" : "internal", optarg);
-            sets[nsets++] = setbuf_[c == O_GROUP ? 0 : 1];
+            /* both rules that have a notion of the private side */
+            snprintf(setbuf_[1], sizeof setbuf_[1], "elastic.internal=%s", optarg);
+            snprintf(setbuf_[2], sizeof setbuf_[2], "beaconwatch.internal=%s", optarg);
+            if (!internal_set) {
+                sets[nsets++] = setbuf_[1];
+                sets[nsets++] = setbuf_[2];
+            }
+            internal_set = 1;
             break;
         case O_CONFIG: config = optarg; break;
         case O_STORE: store_path = optarg; break;
@@ -450,7 +463,17 @@ int bw_cmd_detect(int argc, char **argv)
         return BW_EXIT_USAGE;
     }
     if (nnames == 0)
-        names[nnames++] = "elastic";
+        names[nnames++] = "beaconwatch";
+    if (group_by_set) {
+        int el = 0;
+        for (int i = 0; i < nnames; i++)
+            el |= strcmp(names[i], "elastic") == 0;
+        if (!el) {
+            /* silently ignoring it would hide that another rule ran */
+            cli_err("--group-by is an option of rule elastic; add --rule elastic");
+            return BW_EXIT_USAGE;
+        }
+    }
     if (retain_us != BW_UNSET && !store_path) {
         cli_err("--retain needs --store");
         return BW_EXIT_USAGE;

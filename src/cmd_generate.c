@@ -25,8 +25,17 @@ static void usage(FILE *f)
           "                    (default 2026-01-01T00:00:00Z)\n"
           "      --hours H     time span the records cover (default 24)\n"
           "      --hosts N     number of workstations (default 200)\n"
-          "      --beacons N   malicious beacons (default 3 + hosts/100, at most 16)\n"
+          "      --beacons N   malicious beacons (default 3 + hosts/100, at most 16); sleeps\n"
+          "                    10 s .. 1 h, up to 24 h when the run holds 20 of them\n"
+          "      --evasions N  extra beacons that evade timing analysis, in turn:\n"
+          "                    Fibonacci-growing sleeps, exponentially growing sleeps,\n"
+          "                    working hours only (Mon-Fri 08-18 UTC), a new sleep\n"
+          "                    mid-run (default 0)\n"
+          "      --nat N       hosts 1..N behind one NAT gateway (" BW_GEN_NAT_ADDR ", host\n"
+          "                    " BW_GEN_NAT_HOST "), with 3 extra beacons on them (default 0)\n"
           "      --labels FILE write the ground truth of every periodic flow as CSV\n"
+          "                    (its class column: standard, nat, fibonacci, exponential,\n"
+          "                    workhours, schedule-change, periodic = benign)\n"
           "  -o, --output FILE write the records to FILE instead of standard output\n"
           "  -h, --help        show this help\n"
           "\n"
@@ -95,7 +104,7 @@ static int bad(const char *opt, const char *val)
 
 int bw_cmd_generate(int argc, char **argv)
 {
-    enum { OPT_START = 256, OPT_HOURS, OPT_HOSTS, OPT_BEACONS, OPT_LABELS };
+    enum { OPT_START = 256, OPT_HOURS, OPT_HOSTS, OPT_BEACONS, OPT_LABELS, OPT_EVASIONS, OPT_NAT };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
         {"records", required_argument, NULL, 'n'},
@@ -105,6 +114,8 @@ int bw_cmd_generate(int argc, char **argv)
         {"hosts", required_argument, NULL, OPT_HOSTS},
         {"beacons", required_argument, NULL, OPT_BEACONS},
         {"labels", required_argument, NULL, OPT_LABELS},
+        {"evasions", required_argument, NULL, OPT_EVASIONS},
+        {"nat", required_argument, NULL, OPT_NAT},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -158,6 +169,16 @@ int bw_cmd_generate(int argc, char **argv)
             if (parse_count(optarg, BW_GEN_MAX_BEACONS, &v) != 0)
                 return bad("--beacons", optarg);
             o.beacons = (int32_t)v;
+            break;
+        case OPT_EVASIONS:
+            if (parse_count(optarg, BW_GEN_MAX_BEACONS, &v) != 0)
+                return bad("--evasions", optarg);
+            o.evasions = (uint32_t)v;
+            break;
+        case OPT_NAT:
+            if (parse_count(optarg, BW_GEN_MAX_HOSTS, &v) != 0 || v == 1)
+                return bad("--nat", optarg);
+            o.nat_hosts = (uint32_t)v;
             break;
         case OPT_LABELS:
             labels_path = optarg;

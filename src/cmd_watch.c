@@ -42,12 +42,13 @@ static void usage(FILE *f)
         "usage: beaconwatch watch [OPTIONS] INPUT...\n\n"
         "Follows files and directories as they grow and rotate (rename-and-create,\n"
         "copy-and-truncate, new files in watched directories), and runs each rule on\n"
-        "its schedule: elastic every hour (window ending on the hour), sentinel daily\n"
-        "(at midnight), each once the clock is a settle delay past that time. Findings,\n"
+        "its schedule: elastic every hour (window ending on the hour), sentinel and\n"
+        "beaconwatch daily (at midnight; beaconwatch over the last three days), each\n"
+        "once the clock is a settle delay past that time. Findings,\n"
         "read offsets and run times are committed together, so a crash and restart\n"
         "loses and repeats nothing.\n\n"
         "      --store PATH    the store (default ./" BW_STORE_DEFAULT_PATH ")\n"
-        "  -r, --rule R        rules, as for detect (default elastic)\n"
+        "  -r, --rule R        rules, as for detect (default beaconwatch)\n"
         "  -f, --format F      input format (default auto)\n"
         "      --set K=V       set a rule parameter, as for detect; repeatable\n"
         "      --config FILE   read parameters from a configuration file\n"
@@ -793,7 +794,7 @@ int bw_cmd_watch(int argc, char **argv)
         }
     }
     if (w.nnames == 0)
-        w.names[w.nnames++] = "elastic";
+        w.names[w.nnames++] = "beaconwatch";
     {
         /* Check the configuration once up front: usage errors exit 2. */
         bw_rule *probe[MAX_RULES] = {0};

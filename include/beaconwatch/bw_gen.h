@@ -22,6 +22,8 @@ extern "C" {
 #define BW_GEN_MAX_HOSTS 200000
 #define BW_GEN_MAX_BEACONS 1000
 #define BW_GEN_MAX_DURATION_US (366LL * 86400 * 1000000) /* one year */
+#define BW_GEN_NAT_ADDR "10.19.0.1" /* the NAT gateway of opts.nat_hosts */
+#define BW_GEN_NAT_HOST "nat-gw01"
 
 typedef struct bw_gen_opts {
     uint64_t seed;       /* any value; equal seeds give equal output */
@@ -31,6 +33,14 @@ typedef struct bw_gen_opts {
     uint32_t hosts;      /* workstations, 1 .. BW_GEN_MAX_HOSTS */
     int32_t beacons;     /* malicious beacons; -1 = default (3 + hosts/100,
                             at most 16); 0 = none */
+    uint32_t evasions;   /* extra beacons that evade timing analysis, cycling
+                            over Fibonacci-growing sleeps, exponentially
+                            growing sleeps, working hours only and a schedule
+                            change mid-run; 0 .. BW_GEN_MAX_BEACONS (default 0) */
+    uint32_t nat_hosts;  /* hosts 1 .. nat_hosts sit behind one NAT gateway:
+                            one source address and host name carrying all
+                            their processes; 3 extra beacons (one per jitter
+                            model) run on them. 0 (default) or 2 .. hosts */
     bw_format format;    /* output of bw_gen_write; not BW_FMT_AUTO */
 } bw_gen_opts;
 
@@ -88,6 +98,16 @@ typedef struct bw_gen_label {
     const char *model;     /* "cs": sleep = P * (1 - U(0, J));
                               "symmetric": P * (1 + U(-J, J));
                               "sliver": P + U(0, J * P) */
+    const char *cls;       /* beacons: "standard", "nat" (behind the NAT
+                              gateway), or the evasion: "fibonacci",
+                              "exponential", "workhours", "schedule-change";
+                              benign: "periodic" */
+    double period2_s;      /* fibonacci / exponential: the longest sleep
+                              before the sequence restarts at period_s;
+                              schedule-change: the sleep after the change;
+                              else 0 */
+    int64_t change_us;     /* schedule-change: when the sleep changes, else
+                              BW_UNSET */
     double missed;         /* probability that a beat is missing */
     double retry;          /* probability that a beat fails and is retried */
     uint64_t records;      /* records of this flow so far */
@@ -101,7 +121,8 @@ const bw_gen_label *bw_gen_label_at(const bw_gen *g, size_t i);
 
 /* Writes the labels as CSV with a header line: kind, src, host, process,
  * dst, dport, period_s, jitter, model, transport, missed, retry, id,
- * records, first_ts, last_ts. Call after bw_gen_write for the counts.
+ * records, first_ts, last_ts, class, period2_s, change_ts. Call after
+ * bw_gen_write for the counts.
  * Returns 0 or BW_ERR_IO with eb set. */
 int bw_gen_write_labels(const bw_gen *g, FILE *out, bw_errbuf *eb);
 

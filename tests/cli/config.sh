@@ -36,5 +36,5 @@ expect_rc "bad ingest value" 2 "$BW" config --print --config "$TMP/bad.yaml"
 expect_rc "missing file" 2 "$BW" config --print --config "$TMP/none.yaml"
 expect_rc "--set unknown rule" 2 "$BW" config --print --set nosuch.x=1
 expect_rc "--set bad shape" 2 "$BW" config --print --set elastic
-expect_rc "detect rejects bad --set" 2 "$BW" detect --set elastic.max_jitter=2 "$TMP/a.yaml"
+expect_rc "detect rejects bad --set" 2 "$BW" detect --rule elastic --set elastic.max_jitter=2 "$TMP/a.yaml"
 done_tests

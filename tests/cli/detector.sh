@@ -20,6 +20,14 @@ expect "detect exit" 0 "$?"
 expect "1 and 4 workers give the same findings" "" \
     "$(diff <(sed 's/"id":"[0-9a-f]*"//' "$TMP/f1.ndjson") <(sed 's/"id":"[0-9a-f]*"//' "$TMP/f4.ndjson") | head -3)"
 
+# beaconwatch is the default rule; --internal reaches it; --group-by needs elastic
+"$BW" detect -q -j 1 -o ndjson "$TMP/in.ndjson" >"$TMP/fdef.ndjson"
+expect "default rule is beaconwatch" "" "$(cmp "$TMP/f1.ndjson" "$TMP/fdef.ndjson" 2>&1)"
+expect "--internal 0.0.0.0/0,::/0: every destination internal, no finding" 0 \
+    "$("$BW" detect -q -o ndjson --internal 0.0.0.0/0,::/0 "$TMP/in.ndjson" | wc -l)"
+expect_rc "--group-by without elastic" 2 "$BW" detect --group-by src_dst_port "$TMP/in.ndjson"
+expect "--group-by error names elastic" 1 "$(grep -c 'rule elastic' "$TMP/err")"
+
 python3 "$SRC/bench/eval_score.py" "$TMP/labels.csv" beaconwatch="$TMP/f1.ndjson" >"$TMP/score.json"
 read -r recall precision ap beacons <<<"$(python3 -c '
 import json, sys

@@ -134,6 +134,20 @@ awk -F, '$1 == "beacon" { print $2, $5, $6, $14 }' "$tmp/labels.csv" |
     done && ok "labels: beacon record counts match the log" || fail "labels: counts"
 "$BW" generate -n 1000 --hosts 5 --beacons 0 --labels "$tmp/l0.csv" >/dev/null &&
     ! grep -q '^beacon,' "$tmp/l0.csv" && ok "--beacons 0" || fail "--beacons 0 still has beacons"
+# evasions and NAT: classes in the labels, the NAT address in the log
+"$BW" generate -n 20k --hosts 20 --hours 6 --beacons 2 --evasions 4 --nat 5 \
+    --labels "$tmp/le.csv" -o "$tmp/le.log" || fail "generate --evasions --nat"
+head -1 "$tmp/le.csv" | grep -q ',class,period2_s,change_ts$' && ok "labels: class column" ||
+    fail "labels: no class column"
+for c in fibonacci exponential workhours schedule-change nat periodic; do
+    awk -F, -v c="$c" '$17 == c { f = 1 } END { exit !f }' "$tmp/le.csv" &&
+        ok "labels: class $c" || fail "labels: no class $c"
+done
+grep -v '^#' "$tmp/le.log" | cut -f3 | grep -qx '10.19.0.1' && ok "--nat: the gateway address" ||
+    fail "--nat: no record from 10.19.0.1"
+expect 2 "--nat 1" -- "$BW" generate --hosts 5 --nat 1
+expect 2 "--nat above --hosts" -- "$BW" generate --hosts 5 --nat 6
+expect 2 "bad --evasions" -- "$BW" generate --evasions many
 
 # --- round trip through the readers: what `records --count` reads back is
 # what was written (formats whose reader is not built yet read 0: skipped)

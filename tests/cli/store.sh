@@ -26,13 +26,13 @@ expect_rc "detect --retain bad" 2 "$BW" detect --store "$DB" --retain 3x -
 
 # --- elastic: detect --store, read back the same documents
 "$BW" generate -f ecs -n 100k --hours 8 --seed 7 -o "$TMP/ecs.ndjson" 2>/dev/null
-"$BW" detect -q -o ndjson --store "$DB" "$TMP/ecs.ndjson" >"$TMP/det.ndjson"
+"$BW" detect -q -r elastic -o ndjson --store "$DB" "$TMP/ecs.ndjson" >"$TMP/det.ndjson"
 n=$(wc -l <"$TMP/det.ndjson")
 [ "$n" -gt 10 ] && expect "elastic findings found" 1 1 || expect "elastic findings found" ">10" "$n"
 "$BW" findings --store "$DB" -o ndjson >"$TMP/fnd.ndjson"
 expect "findings == detect output" "$(sort "$TMP/det.ndjson" | md5sum)" "$(sort "$TMP/fnd.ndjson" | md5sum)"
 # A rerun over the same data rewrites the same ids: no duplicates.
-"$BW" detect -q -o ndjson --store "$DB" "$TMP/ecs.ndjson" >/dev/null
+"$BW" detect -q -r elastic -o ndjson --store "$DB" "$TMP/ecs.ndjson" >/dev/null
 expect "rerun adds no duplicates" "$n" "$("$BW" findings --store "$DB" -o ndjson | wc -l)"
 expect "status findings" "$n" "$("$BW" status --store "$DB" -o json | jq .findings)"
 expect "status schema" 1 "$("$BW" status --store "$DB" -o json | jq .schema)"
@@ -59,10 +59,10 @@ expect "drilldown records are the group's" "$want" \
   "$(jq -r --arg h "$h" --arg p "$p" 'select(.host_name==$h and .process_name==$p) | .ts' "$TMP/rec.ndjson" | sort -u | wc -l)"
 expect "drilldown newest first" "$(jq -r .ts "$TMP/rec.ndjson" | sort -r | md5sum)" "$(jq -r .ts "$TMP/rec.ndjson" | md5sum)"
 # A per-group cap of 5 keeps the 5 newest.
-"$BW" detect -q --store "$TMP/cap.db" --sample 5 "$TMP/ecs.ndjson" >/dev/null
+"$BW" detect -q -r elastic --store "$TMP/cap.db" --sample 5 "$TMP/ecs.ndjson" >/dev/null
 expect "--sample 5 keeps the newest 5" "$(jq -r .ts "$TMP/rec.ndjson" | head -5 | md5sum)" \
   "$("$BW" findings --store "$TMP/cap.db" --host "$h" --process "$p" --records | jq -r .ts | md5sum)"
-"$BW" detect -q --store "$TMP/none0.db" --sample 0 "$TMP/ecs.ndjson" >/dev/null
+"$BW" detect -q -r elastic --store "$TMP/none0.db" --sample 0 "$TMP/ecs.ndjson" >/dev/null
 expect "--sample 0 samples nothing" 0 "$("$BW" status --store "$TMP/none0.db" -o json | jq .sampled_records)"
 
 # --- alerts over the elastic findings
@@ -109,7 +109,7 @@ if [ "$sn" -gt 0 ]; then
 fi
 
 # --- retention relative to the run's time
-"$BW" detect --store "$DB" --retain 600s "$TMP/ecs.ndjson" >/dev/null 2>"$TMP/ret.err"
+"$BW" detect -r elastic --store "$DB" --retain 600s "$TMP/ecs.ndjson" >/dev/null 2>"$TMP/ret.err"
 left=$("$BW" findings --store "$DB" -o ndjson | wc -l)
 [ "$left" -lt "$n" ] && expect "retention deleted old findings" 1 1 || expect "retention deleted" "<$n" "$left"
 last=$("$BW" records "$TMP/ecs.ndjson" 2>/dev/null | jq -r .ts | sort | tail -1)

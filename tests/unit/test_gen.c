@@ -235,6 +235,8 @@ static void test_labels_csv(void)
     CHECK(bw_gen_write_labels(g, f, NULL) == 0);
     fflush(f);
     CHECK(PREFIX(buf, "kind,src,host,process,dst,dport,period_s,jitter,model,"));
+    CHECK(strstr(buf, ",class,period2_s,change_ts\n") != NULL);
+    CHECK(strstr(buf, ",standard,0,\n") != NULL || strstr(buf, ",nat,0,\n") != NULL);
     CHECK(count_char(buf, n, '\n') == bw_gen_nlabels(g) + 1);
     CHECK(strstr(buf, "\nbeacon,") != NULL);
     CHECK(strstr(buf, "\nbenign,") != NULL);
@@ -440,6 +442,208 @@ static void test_edges(void)
     bw_gen_free(g);
 }
 
+/* Mon-Fri 08:00-18:00 UTC, as the generator's working-hours beacons. */
+static int in_working_hours(int64_t us)
+{
+    int64_t day = us / 86400000000LL, hour = us / 3600000000LL % 24;
+    int dow = (int)((day + 4) % 7); /* 1970-01-01 was a Thursday */
+    return dow >= 1 && dow <= 5 && hour >= 8 && hour < 18;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Evasive beacons follow their schedule: growing sleeps restart, working
+ * hours hold, the sleep changes when the label says. */
+static void test_evasions(void)
+{
+    bw_gen_opts o = opts(3, 400000, BW_FMT_ZEEK);
+    o.duration_us = 48LL * 3600 * 1000000; /* Thu 00:00 .. Sat 00:00 */
+    o.beacons = 0;
+    o.evasions = 8;
+    bw_gen *g = bw_gen_new(&o, NULL);
+    CHECK(g != NULL);
+    if (!g)
+        return;
+    enum { MAXID = 8, MAXT = 40000 };
+    const bw_gen_label *first[MAXID];
+    int nids = 0, kinds[5] = {0};
+    size_t nl = bw_gen_nlabels(g);
+    for (size_t i = 0; i < nl; i++) {
+        const bw_gen_label *l = bw_gen_label_at(g, i);
+        if (strcmp(l->kind, "beacon") != 0) {
+            CHECK_STR(l->cls, "periodic");
+            continue;
+        }
+        if (nids == 0 || first[nids - 1]->id != l->id) {
+            CHECK(nids < MAXID);
+            if (nids >= MAXID)
+                break;
+            first[nids++] = l;
+        }
+        static const char *const names[] = {"fibonacci", "exponential", "workhours",
+                                            "schedule-change"};
+        int known = 0;
+        for (int k = 0; k < 4; k++)
+            if (strcmp(l->cls, names[k]) == 0)
+                kinds[k]++, known = 1;
+        CHECK(known);
+    }
+    CHECK(nids == 8);
+    for (int k = 0; k < 4; k++)
+        CHECK(kinds[k] >= 2);
+
+    /* beat times per beacon (a record after a failed attempt is a retry) */
+    int64_t *beats = calloc((size_t)MAXID * MAXT, sizeof *beats);
+    int nbeats[MAXID] = {0}, failed[MAXID] = {0};
+    CHECK(beats != NULL);
+    bw_record r;
+    while (beats && bw_gen_next(g, &r)) {
+        for (int id = 0; id < nids; id++) {
+            const bw_gen_label *l = first[id];
+            if (r.dst_port != l->dport || r.process_name.n != strlen(l->process) ||
+                memcmp(r.process_name.p, l->process, r.process_name.n) != 0 ||
+                r.host_name.n != strlen(l->host) ||
+                memcmp(r.host_name.p, l->host, r.host_name.n) != 0)
+                continue;
+            if (!failed[id] && nbeats[id] < MAXT)
+                beats[(size_t)id * MAXT + (size_t)nbeats[id]++] = r.ts_us;
+            failed[id] = r.src_bytes == BW_UNSET || r.dst_bytes == 0;
+            break;
+        }
+    }
+    for (int id = 0; beats && id < nids; id++) {
+        const bw_gen_label *l = first[id];
+        int64_t *b = beats + (size_t)id * MAXT;
+        int n = nbeats[id];
+        CHECK(n >= 10);
+        if (n < 10)
+            continue;
+        if (strcmp(l->cls, "workhours") == 0) {
+            int outside = 0;
+            for (int i = 0; i < n; i++)
+                outside += !in_working_hours(b[i]);
+            CHECK(outside == 0);
+        } else if (strcmp(l->cls, "fibonacci") == 0 || strcmp(l->cls, "exponential") == 0) {
+            /* sleeps from the base to 55x / 64x it */
+            int64_t lo = INT64_MAX, hi = 0;
+            for (int i = 1; i < n; i++) {
+                int64_t d = b[i] - b[i - 1];
+                lo = d < lo ? d : lo;
+                hi = d > hi ? d : hi;
+            }
+            CHECK((double)hi / (double)lo > 20);
+            CHECK((double)hi / 1e6 > l->period2_s * 0.45);
+            CHECK((double)lo / 1e6 < l->period_s * 1.6);
+        } else {
+            /* median sleep before and after the change */
+            CHECK(l->change_us != BW_UNSET && l->period2_s > 0);
+            int64_t before[MAXT], after[MAXT];
+            int nb = 0, na = 0;
+            for (int i = 1; i < n; i++) {
+                if (b[i] < l->change_us)
+                    before[nb++] = b[i] - b[i - 1];
+                else if (b[i - 1] > l->change_us)
+                    after[na++] = b[i] - b[i - 1];
+            }
+            CHECK(nb >= 5 && na >= 5);
+            if (nb < 5 || na < 5)
+                continue;
+            qsort(before, (size_t)nb, sizeof *before, cmp_i64);
+            qsort(after, (size_t)na, sizeof *after, cmp_i64);
+            double m1 = (double)before[nb / 2] / 1e6 / l->period_s;
+            double m2 = (double)after[na / 2] / 1e6 / l->period2_s;
+            CHECK(m1 > 0.45 && m1 < 1.7);
+            CHECK(m2 > 0.45 && m2 < 1.7);
+        }
+    }
+    free(beats);
+    bw_gen_free(g);
+}
+
+/* NAT'd hosts share one address and name; their beacons are labelled. */
+static void test_nat(void)
+{
+    bw_gen_opts o = opts(9, 50000, BW_FMT_ECS);
+    o.nat_hosts = 12;
+    o.beacons = 0;
+    bw_gen *g = bw_gen_new(&o, NULL);
+    CHECK(g != NULL);
+    if (!g)
+        return;
+    int nat_beacons = 0;
+    for (size_t i = 0; i < bw_gen_nlabels(g); i++) {
+        const bw_gen_label *l = bw_gen_label_at(g, i);
+        if (strcmp(l->host, BW_GEN_NAT_HOST) == 0)
+            CHECK_STR(l->src, BW_GEN_NAT_ADDR);
+        if (strcmp(l->kind, "beacon") == 0) {
+            CHECK_STR(l->cls, "nat");
+            CHECK_STR(l->host, BW_GEN_NAT_HOST);
+            nat_beacons++;
+        }
+    }
+    CHECK(nat_beacons >= 3);
+    uint8_t nat[16];
+    CHECK(addr16(BW_GEN_NAT_ADDR, nat) == 0);
+    bw_record r;
+    uint64_t from_nat = 0, bad = 0;
+    enum { MAXP = 64 };
+    char procs[MAXP][40];
+    int nprocs = 0;
+    size_t hn = strlen(BW_GEN_NAT_HOST);
+    while (bw_gen_next(g, &r)) {
+        int is_nat = r.host_name.n == hn && memcmp(r.host_name.p, BW_GEN_NAT_HOST, hn) == 0;
+        if (!is_nat)
+            continue;
+        from_nat++;
+        bad += memcmp(r.src_ip.a, nat, 16) != 0;
+        int seen = 0;
+        for (int i = 0; i < nprocs && !seen; i++)
+            seen = strlen(procs[i]) == r.process_name.n &&
+                   memcmp(procs[i], r.process_name.p, r.process_name.n) == 0;
+        if (!seen && nprocs < MAXP && r.process_name.n < 40) {
+            memcpy(procs[nprocs], r.process_name.p, r.process_name.n);
+            procs[nprocs++][r.process_name.n] = 0;
+        }
+    }
+    CHECK(from_nat > 1000); /* 12 of 50 hosts */
+    CHECK(bad == 0);
+    CHECK(nprocs >= 10);     /* many processes behind one address */
+    bw_gen_free(g);
+
+    bw_errbuf eb = {{0}};
+    o.nat_hosts = 51;
+    CHECK(bw_gen_new(&o, &eb) == NULL && strstr(eb.msg, "NAT") != NULL);
+    o.nat_hosts = 1;
+    CHECK(bw_gen_new(&o, &eb) == NULL);
+}
+
+/* Sleeps longer than an hour only when the run holds 20 of them. */
+static void test_long_periods(void)
+{
+    double max1 = 0, max2 = 0;
+    bw_gen_opts o = opts(4, 1000, BW_FMT_ZEEK);
+    o.beacons = 400;
+    o.duration_us = 24LL * 3600 * 1000000;
+    bw_gen *g = bw_gen_new(&o, NULL);
+    for (size_t i = 0; g && i < bw_gen_nlabels(g); i++)
+        if (bw_gen_label_at(g, i)->period_s > max1)
+            max1 = bw_gen_label_at(g, i)->period_s;
+    bw_gen_free(g);
+    o.duration_us = 21LL * 86400 * 1000000;
+    g = bw_gen_new(&o, NULL);
+    for (size_t i = 0; g && i < bw_gen_nlabels(g); i++)
+        if (strcmp(bw_gen_label_at(g, i)->kind, "beacon") == 0 &&
+            bw_gen_label_at(g, i)->period_s > max2)
+            max2 = bw_gen_label_at(g, i)->period_s;
+    bw_gen_free(g);
+    CHECK(max1 == 3600);
+    CHECK(max2 == 86400);
+}
+
 int main(void)
 {
     test_determinism();
@@ -448,5 +652,8 @@ int main(void)
     test_labels_csv();
     test_formats();
     test_edges();
+    test_evasions();
+    test_nat();
+    test_long_periods();
     return tap_done();
 }
