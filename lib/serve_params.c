@@ -267,6 +267,8 @@ int bw_etag_match(const char *h, const char *etag)
         while (*p && *p != '"')
             p++;
         size_t ql = (size_t)(p - q);
+        if (*p != '"')
+            return 0; /* unterminated */
         if ((ql == bl && memcmp(q, body, bl) == 0) ||
             (ql == bl + 3 && memcmp(q, body, bl) == 0 && memcmp(q + bl, "-gz", 3) == 0))
             return 1;
