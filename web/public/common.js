@@ -265,10 +265,16 @@ async function shownRange() {
 
 // Writes "Showing … → …" under the filter bar from the window a response
 // reports (or the one computed here).
+// A window a response reported wins over the one computed from /api/meta,
+// whichever arrives last.
+let labelSeq = 0;
 export async function showRangeLabel(fromMs, toMs) {
   const label = document.getElementById('range-label');
   const s = state();
-  let r = (fromMs !== undefined && toMs !== undefined) ? { from: fromMs, to: toMs } : await shownRange();
+  const seq = ++labelSeq;
+  const exact = fromMs !== undefined && toMs !== undefined;
+  const r = exact ? { from: fromMs, to: toMs } : await shownRange();
+  if (seq !== labelSeq) return;
   if (!r) { label.textContent = ''; return; }
   const preset = PRESETS.find((p) => p[0] === s.range);
   label.replaceChildren('Showing ', el('strong', { text: fmtTime(r.from) }), ' → ',
@@ -402,7 +408,9 @@ export const BASE = {
   backgroundColor: 'transparent',
   textStyle: { fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif' },
   aria: { enabled: true },
-  animationDuration: 300,
+  // No entry animation: on a busy analyst laptop (or CI) it doubles the
+  // time a chart of a thousand bars takes to become usable.
+  animation: false,
 };
 
 // 20 distinguishable colours, then grey for "Other".

@@ -164,14 +164,13 @@ async function timeline(body, group) {
   c.group = 'drill';
   c.setOption({
     ...BASE,
-    animation: false,
     grid: { left: 24, right: 24, top: 10, bottom: 56 },
     tooltip: { trigger: 'item', formatter: (p) => fmtTimeMs(p.value[0]) + ' UTC' },
     xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', show: false, min: -1, max: 1 },
-    dataZoom: [{ type: 'slider', height: 18, bottom: 8 }, { type: 'inside' }],
+    dataZoom: [{ type: 'slider', height: 18, bottom: 8, showDataShadow: false }, { type: 'inside' }],
     series: [{
-      type: 'scatter', name: 'connection', symbol: 'rect', symbolSize: [1.5, 60], large: g.timeline.length > 2000,
+      type: 'scatter', name: 'connection', symbol: 'rect', symbolSize: [1.5, 60], large: true, largeThreshold: 500,
       itemStyle: { color: PALETTE[0], opacity: 0.85 }, data: g.timeline.map((t) => [t, 0]),
     }],
   });
@@ -219,19 +218,18 @@ async function bytes(body, group) {
   if (!src.length && !dst.length) return panelEmpty(body, 'The logs carry no byte counts for these connections.');
   const c = chart(body, 'chart', 'Bytes per connection over time');
   c.group = 'drill';
-  const large = g.bytes.length > 2000;
+  const large = true;
   c.setOption({
     ...BASE,
-    animation: false,
     grid: { left: 64, right: 24, top: 36, bottom: 56 },
     legend: { top: 0 },
     tooltip: { trigger: 'item', formatter: (p) => `${fmtTimeMs(p.value[0])} UTC<br>${p.marker}${p.seriesName}: <b>${fmtBytes(p.value[1])}</b>` },
     xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', name: 'bytes', axisLabel: { formatter: (v) => fmtBytes(v) } },
-    dataZoom: [{ type: 'slider', height: 18, bottom: 8 }, { type: 'inside' }],
+    dataZoom: [{ type: 'slider', height: 18, bottom: 8, showDataShadow: false }, { type: 'inside' }],
     series: [
-      { type: 'scatter', name: 'source → destination', data: src, symbolSize: 4, large, itemStyle: { color: PALETTE[0] } },
-      { type: 'scatter', name: 'destination → source', data: dst, symbolSize: 4, large, itemStyle: { color: PALETTE[1] } },
+      { type: 'scatter', name: 'source → destination', data: src, symbolSize: 4, large, largeThreshold: 500, itemStyle: { color: PALETTE[0] } },
+      { type: 'scatter', name: 'destination → source', data: dst, symbolSize: 4, large, largeThreshold: 500, itemStyle: { color: PALETTE[1] } },
     ],
   });
   window.echarts.connect('drill');

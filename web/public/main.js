@@ -42,7 +42,8 @@ async function topHosts(body, stale) {
     xAxis: { type: 'category', data: cats, name: 'UTC', nameLocation: 'end', axisTick: { alignWithLabel: true } },
     yAxis: { type: 'value', name: 'distinct processes', nameLocation: 'middle', nameGap: 34, minInterval: 1 },
     series: d.series.map((s) => ({
-      type: 'bar', name: s.host, stack: 'hosts', data: s.counts, barCategoryGap: '20%',
+      // Empty cells as '-' so ECharts draws no zero-height bar for them.
+      type: 'bar', name: s.host, stack: 'hosts', data: s.counts.map((n) => (n ? n : '-')), barCategoryGap: '20%',
       itemStyle: s.host === 'Other' ? { color: OTHER_COLOR } : { color: PALETTE[i++ % PALETTE.length] },
       emphasis: { focus: 'series' },
       cursor: s.host === 'Other' ? 'default' : 'pointer',

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Browser test of the three dashboards: builds a store from the real
+# captures in ../shared/data (plus a generated workplace for host/process
+# groups over several days), starts `beaconwatch serve` on an ephemeral
+# loopback port, and drives Debian's chromium through playwright-core
+# (tests/browser/dashboards.mjs). Skips (77) without ../shared, chromium,
+# node or web/node_modules; fails instead when CI is set.
+# usage: run.sh path/to/beaconwatch        (BW_KEEP=1 keeps the temp dir)
+set -u
+BW=$(realpath "${1:?usage: run.sh path/to/beaconwatch}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${BW_SRC:-$(cd "$HERE/../.." && pwd)}
+SHARED=${BW_SHARED:-$SRC/../shared}
+CHROMIUM=${BW_CHROMIUM:-/usr/bin/chromium}
+
+skip() {
+  if [ -n "${CI:-}" ]; then echo "FAIL: $1 and CI is set"; exit 1; fi
+  echo "skip: $1"; exit 77
+}
+[ -d "$SHARED/data/stratosphere" ] || skip "$SHARED/data is absent"
+[ -x "$CHROMIUM" ] || skip "$CHROMIUM is absent (apt-get install chromium)"
+command -v node >/dev/null || skip "node is absent"
+[ -d "$SRC/web/node_modules/playwright-core" ] || skip "web/node_modules is absent (npm ci in web/)"
+command -v sqlite3 >/dev/null || skip "sqlite3 is absent"
+
+TMP=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  if [ -n "${BW_KEEP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+
+DB=$TMP/dash.db
+D=$SHARED/data/stratosphere
+det() { "$BW" detect -q --store "$DB" "$@" >/dev/null || { echo "FAIL: detect $*"; exit 1; }; }
+t0=$(date +%s.%N)
+
+# Real captures (docs/real-data.md): the Stratosphere days, grouped by
+# source and destination:port, CESNET's range as the internal side. The
+# elastic transform runs hourly over the last 6 h, so day 008 gets one run
+# per hour (a history of findings, like a deployment); the other days one
+# run of every rule at their end.
+CESNET=(--group-by src_dst_port --internal 10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,147.32.0.0/16)
+day008=$D/008-zeek-mixed/data/conn.log.labeled
+start=$(awk '!/^#/ {print int($1); exit}' "$day008")
+for h in $(seq 1 24); do
+  det --rule elastic "${CESNET[@]}" --now $((start + h * 3600)) "$day008"
+done
+for d in 008 010 011 012; do
+  det --rule all "${CESNET[@]}" "$D/$d-zeek-mixed/data/conn.log.labeled"
+done
+
+# Generated workplace logs (ECS, with host and process names): three days
+# a few days apart with different seeds, so processes reach more hosts
+# over time (the spread page), the last one ending after the real
+# captures with hourly elastic runs over its last 6 hours (the main page's
+# default window).
+gen() { "$BW" generate -f ecs -n "$1" --hosts "$2" --hours 24 --seed "$3" --start "$4" -o "$5" >/dev/null ||
+          { echo "FAIL: generate"; exit 1; }; }
+gen 150k 40 11 2022-06-16T00:00:00Z "$TMP/g1.ndjson"
+gen 150k 60 12 2022-06-19T00:00:00Z "$TMP/g2.ndjson"
+gen 200k 80 13 2022-06-23T00:00:00Z "$TMP/g3.ndjson"
+det --rule all "$TMP/g1.ndjson"
+det --rule all "$TMP/g2.ndjson"
+for h in 19 20 21 22 23; do det --rule elastic --now 2022-06-23T$h:00:00Z "$TMP/g3.ndjson"; done
+det --rule all "$TMP/g3.ndjson"
+rm -f "$TMP"/g?.ndjson
+printf 'store: %s findings (%s flagged) in %.1f s\n' "$(sqlite3 "$DB" 'select count(*) from ml_beaconing_all')" \
+  "$(sqlite3 "$DB" 'select count(*) from ml_beaconing_all where alert')" "$(echo "$(date +%s.%N) - $t0" | bc)"
+[ -n "${BW_STORE_ONLY:-}" ] && { cp "$DB" "$BW_STORE_ONLY"; exit 0; }
+
+# The server on a free loopback port, with a token (the pages must pass it).
+TOKEN=bw-test-$RANDOM$RANDOM
+"$BW" serve --store "$DB" --listen 127.0.0.1:0 --token "$TOKEN" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+SERVER_PID=$!
+URL=
+for _ in $(seq 1 100); do
+  URL=$(sed -n 's#^listening on \(http://[^/]*\)/$#\1#p' "$TMP/serve.out")
+  [ -n "$URL" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { echo "FAIL: serve exited: $(cat "$TMP/serve.err")"; exit 1; }
+  sleep 0.1
+done
+[ -n "$URL" ] || { echo "FAIL: serve did not report its address"; exit 1; }
+echo "server: $URL (pid $SERVER_PID)"
+
+SHOTS=${BW_SHOTS:-$TMP/screenshots}
+[ -z "${BW_SHOTS:-}" ] && BW_KEEP=1   # keep the screenshots the test prints
+BW_URL=$URL BW_DB=$DB BW_TOKEN=$TOKEN BW_SHOTS=$SHOTS BW_CHROMIUM=$CHROMIUM \
+  node "$HERE/dashboards.mjs"
+rc=$?
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "FAIL: the server died during the test"; rc=1; fi
+exit $rc
