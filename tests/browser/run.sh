@@ -5,7 +5,8 @@
 # loopback port, and drives Debian's chromium through playwright-core
 # (tests/browser/dashboards.mjs). Skips (77) without ../shared, chromium,
 # node or web/node_modules; fails instead when CI is set.
-# usage: run.sh path/to/beaconwatch        (BW_KEEP=1 keeps the temp dir)
+# usage: run.sh path/to/beaconwatch   (BW_SHOTS=DIR for the screenshots,
+# BW_KEEP=1 keeps the temp dir with the store)
 set -u
 BW=$(realpath "${1:?usage: run.sh path/to/beaconwatch}")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -84,8 +85,9 @@ done
 [ -n "$URL" ] || { echo "FAIL: serve did not report its address"; exit 1; }
 echo "server: $URL (pid $SERVER_PID)"
 
-SHOTS=${BW_SHOTS:-$TMP/screenshots}
-[ -z "${BW_SHOTS:-}" ] && BW_KEEP=1   # keep the screenshots the test prints
+# Screenshots outlive the run: by default in the working directory (the
+# build directory under ctest).
+SHOTS=${BW_SHOTS:-$PWD/browser-screenshots}
 BW_URL=$URL BW_DB=$DB BW_TOKEN=$TOKEN BW_SHOTS=$SHOTS BW_CHROMIUM=$CHROMIUM \
   node "$HERE/dashboards.mjs"
 rc=$?
