@@ -188,7 +188,7 @@ async function interarrival(body, group) {
       mark = {
         symbol: 'none', silent: true,
         lineStyle: { color: '#ffc857', type: 'dashed', width: 2 },
-        label: { formatter: `period ${fmtDuration(ia.period)} (${ia.period_rule})`, color: '#ffc857', position: 'insideEndTop' },
+        label: { formatter: `period ${fmtDuration(ia.period)} (${ia.period_rule})`, color: '#ffc857', position: 'end' },
         data: [{ xAxis: cats[i] }],
       };
     }
@@ -196,13 +196,13 @@ async function interarrival(body, group) {
   const c = chart(body, 'chart', 'Histogram of the time between connections');
   c.setOption({
     ...BASE,
-    grid: { left: 48, right: 24, top: 30, bottom: 44 },
+    grid: { left: 56, right: 24, top: 36, bottom: 44 },
     tooltip: {
       trigger: 'axis', axisPointer: { type: 'shadow' },
       formatter: (ps) => { const b = ia.bins[ps[0].dataIndex]; return `${fmtDuration(b.lo)} – ${fmtDuration(b.hi)}: <b>${fmtInt(b.count)}</b> gaps`; },
     },
     xAxis: { type: 'category', data: cats, name: 'gap', axisLabel: { hideOverlap: true } },
-    yAxis: { type: 'value', name: 'gaps', minInterval: 1 },
+    yAxis: { type: 'value', name: 'gaps', nameLocation: 'middle', nameGap: 40, minInterval: 1 },
     series: [{ type: 'bar', name: 'gaps', data: ia.bins.map((b) => b.count), itemStyle: { color: PALETTE[0] }, markLine: mark }],
   });
 }
