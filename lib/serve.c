@@ -21,6 +21,7 @@
 #include "util_sbuf.h"
 
 #define CACHE_SLOTS 1024
+#define FLIGHTS 64 /* requests being computed, that others can wait for */
 #define MIN_GZIP 256 /* smaller bodies are sent as they are */
 
 typedef struct centry {
@@ -42,6 +43,14 @@ struct bw_server {
     uint64_t gen; /* bumped whenever a handle sees the store change */
     centry cache[CACHE_SLOTS];
     size_t cache_used;
+    /* Keys being computed now: a request for the same key and generation
+     * waits for that answer instead of running the same query again (50
+     * browsers opening the same dashboard cost one query). */
+    struct flight {
+        uint64_t hash, gen;
+        const char *key; /* the computing request's, NULL: slot free */
+    } flights[FLIGHTS];
+    pthread_cond_t landed;
 };
 
 /* The calling worker thread's store handle. */
@@ -283,6 +292,17 @@ static int store_gen(bw_server *srv, bw_store *s, uint64_t *gen, bw_errbuf *eb)
     return 0;
 }
 
+/* Frees a flight slot and wakes the requests waiting for it. */
+static void land(bw_server *srv, struct flight *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    f->key = NULL;
+    pthread_cond_broadcast(&srv->landed);
+    pthread_mutex_unlock(&srv->lock);
+}
+
 static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const char *url,
                                  const rq *r)
 {
@@ -325,16 +345,32 @@ static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const
 
     const char *type = "application/json; charset=utf-8";
     centry *e = &srv->cache[h % CACHE_SLOTS];
+    struct flight *mine = NULL;
     pthread_mutex_lock(&srv->lock);
-    if (e->key && e->gen == gen && e->hash == h && strcmp(e->key, key) == 0) {
-        int use_gz = gz && e->gz;
-        /* MHD copies the body before the lock is released. */
-        ret = send_body(c, type, use_gz ? e->gz : e->raw, use_gz ? e->gz_len : e->raw_len,
-                        use_gz, etag, "no-cache", 0);
-        pthread_mutex_unlock(&srv->lock);
-        free(key);
-        return ret;
+    for (;;) {
+        if (e->key && e->gen == gen && e->hash == h && strcmp(e->key, key) == 0) {
+            int use_gz = gz && e->gz;
+            /* MHD copies the body before the lock is released. */
+            ret = send_body(c, type, use_gz ? e->gz : e->raw, use_gz ? e->gz_len : e->raw_len,
+                            use_gz, etag, "no-cache", 0);
+            pthread_mutex_unlock(&srv->lock);
+            free(key);
+            return ret;
+        }
+        struct flight *busy = NULL;
+        for (size_t i = 0; i < FLIGHTS && !busy; i++)
+            if (srv->flights[i].key && srv->flights[i].hash == h && srv->flights[i].gen == gen &&
+                strcmp(srv->flights[i].key, key) == 0)
+                busy = &srv->flights[i];
+        if (!busy)
+            break;
+        pthread_cond_wait(&srv->landed, &srv->lock);
     }
+    for (size_t i = 0; i < FLIGHTS && !mine; i++)
+        if (!srv->flights[i].key) {
+            mine = &srv->flights[i];
+            *mine = (struct flight){h, gen, key};
+        }
     pthread_mutex_unlock(&srv->lock);
 
     bw_sbuf body = {0};
@@ -346,16 +382,16 @@ static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const
     }
     st = bw_api_handle(s, url, &q, srv->version, &body, err, sizeof err);
     bw_dash_deadline(s, 0);
+    bw_sbuf_put(&body, "\n", 1);
+    if (st == 200 && body.oom) {
+        st = MHD_HTTP_SERVICE_UNAVAILABLE;
+        snprintf(err, sizeof err, "out of memory");
+    }
     if (st != 200) {
+        land(srv, mine);
         free(body.p);
         free(key);
         return send_error(c, (unsigned)st, err);
-    }
-    bw_sbuf_put(&body, "\n", 1);
-    if (body.oom) {
-        free(body.p);
-        free(key);
-        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
     }
     size_t gz_len = 0;
     char *gzb = body.n >= MIN_GZIP ? gzip(body.p, body.n, &gz_len) : NULL;
@@ -380,6 +416,10 @@ static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const
             key = NULL;
             body.p = gzb = NULL;
         }
+    }
+    if (mine) {
+        mine->key = NULL;
+        pthread_cond_broadcast(&srv->landed);
     }
     pthread_mutex_unlock(&srv->lock);
     free(key);
@@ -455,6 +495,7 @@ int bw_serve_start(const bw_serve_opts *o, bw_server **out, bw_errbuf *eb)
     srv->token = o->token && *o->token ? strdup(o->token) : NULL;
     srv->version = strdup(o->version ? o->version : "");
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->landed, NULL);
     {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -503,6 +544,7 @@ void bw_serve_stop(bw_server *s)
         bw_store_close(s->handles[i]);
     free(s->handles);
     cache_flush(s);
+    pthread_cond_destroy(&s->landed);
     pthread_mutex_destroy(&s->lock);
     free(s->store);
     free(s->token);

@@ -25,6 +25,11 @@ static const char schema_v1[] =
     "CREATE INDEX IF NOT EXISTS findings_v1_ingested ON findings_v1(ingested_us);"
     "CREATE INDEX IF NOT EXISTS findings_v1_ts ON findings_v1(ts_us);"
     "CREATE INDEX IF NOT EXISTS findings_v1_group ON findings_v1(host, process);"
+    /* Covers the dashboards' aggregates and page ordering (with the
+     * primary key, which every index of a WITHOUT ROWID table carries),
+     * so they never read the documents. Created on any writable open. */
+    "CREATE INDEX IF NOT EXISTS findings_v1_dash ON findings_v1(ts_us, alert, host,"
+    " process, score);"
     "CREATE TABLE IF NOT EXISTS sample_groups_v1("
     " gid INTEGER PRIMARY KEY, key_host TEXT NOT NULL, key_process TEXT NOT NULL,"
     " UNIQUE(key_host, key_process));"

@@ -72,15 +72,16 @@ static const char *const qsql[Q__COUNT] = {
      * ways an IPv6 destination is keyed: "[v6]:port" (the sampler and
      * beaconwatch) and "v6:port" (sentinel's DstIpAddr:DstPortNumber). */
     [Q_VERDICT_PAIRS] =
-        "SELECT " FCOLS ", NULL FROM ml_beaconing_all f WHERE f.rule GLOB ?1"
-        " AND (f.host, f.process) IN (SELECT src_ip, CASE WHEN instr(dst_ip, ':') > 0"
-        "  THEN '[' || dst_ip || ']:' || dst_port ELSE dst_ip || ':' || dst_port END"
+        "SELECT " FCOLS ", NULL FROM (SELECT src_ip AS h, CASE WHEN instr(dst_ip, ':') > 0"
+        "  THEN '[' || dst_ip || ']:' || dst_port ELSE dst_ip || ':' || dst_port END AS p"
         "  FROM samples_v1 WHERE gid = (SELECT gid FROM sample_groups_v1"
         "   WHERE key_host = ?2 AND key_process = ?3) AND dst_port IS NOT NULL"
         " UNION SELECT src_ip, dst_ip || ':' || dst_port FROM samples_v1"
         "  WHERE gid = (SELECT gid FROM sample_groups_v1"
-        "   WHERE key_host = ?2 AND key_process = ?3) AND dst_port IS NOT NULL)"
-        " ORDER BY f.ts_us DESC LIMIT 1",
+        "   WHERE key_host = ?2 AND key_process = ?3) AND dst_port IS NOT NULL) k"
+        /* CROSS JOIN keeps the pairs outside: one index lookup each. */
+        " CROSS JOIN ml_beaconing_all f ON f.host = k.h AND f.process = k.p"
+        " WHERE f.rule GLOB ?1 ORDER BY f.ts_us DESC LIMIT 1",
     [Q_REC_STATS] = "SELECT count(*), min(ts_us), max(ts_us) FROM samples_v1"
                     " WHERE gid = " GROUP_GID " AND ts_us BETWEEN ?3 AND ?4",
     [Q_REC_PAGE] = "SELECT " RCOLS " FROM samples_v1 WHERE gid = " GROUP_GID
@@ -116,6 +117,10 @@ static sqlite3_stmt *stmt(bw_store *s, int q, bw_errbuf *eb)
 {
     if (!s->progress_set) {
         sqlite3_progress_handler(s->db, 20000, past_deadline, s);
+        /* A dashboard handle reads the same pages over and over: map the
+         * file and keep a larger cache than a one-shot command needs. */
+        sqlite3_exec(s->db, "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768",
+                     NULL, NULL, NULL);
         s->progress_set = 1;
     }
     if (!s->dash[q] && sqlite3_prepare_v3(s->db, qsql[q], -1, SQLITE_PREPARE_PERSISTENT,
