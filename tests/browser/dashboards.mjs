@@ -369,7 +369,7 @@ await goto('main (picker)', '/');
   await page.selectOption('#f-range', '24h');
   await ready('apply "last 24 hours"', () => page.click('form.filters button[type="submit"]'));
   eq('picker: the range is in the address', '24h', new URL(page.url()).searchParams.get('range'));
-  const to = Math.ceil(NEWEST / 1e6) * 1e6, from = to - 86400e6;
+  const to = (Math.floor(NEWEST / 1000) + 1) * 1000, from = to - 86400e6; // the page's preset: newest + 1 ms
   const aff = sql(`select process, count(distinct host) h, count(*) n from ${F} where alert and ${inRange(from, to)}
                    group by process order by h desc, n desc, process limit 100`);
   eq('picker: hosts affected over the last 24 h', aff.map((r) => [r.process, fmtInt(r.h), fmtInt(r.n)]),

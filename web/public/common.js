@@ -139,9 +139,12 @@ export async function timeParams(apiDefault) {
   if (s.range === apiDefault) return {};
   const m = await meta();
   if (m.last === null || m.last === undefined) return {};
-  const to = Math.ceil(m.last / 1000);
-  if (s.range === 'all') return { from: Math.floor(m.first / 1000), to };
-  return { from: to - PRESET_SECONDS[s.range], to };
+  // RFC 3339 with milliseconds; `to` one millisecond past the newest
+  // finding so one stored with microseconds is still inside.
+  const iso = (ms) => new Date(ms).toISOString();
+  const to = m.last + 1;
+  if (s.range === 'all') return { from: iso(m.first), to: iso(to) };
+  return { from: iso(to - PRESET_SECONDS[s.range] * 1000), to: iso(to) };
 }
 
 export function filterParams() {
@@ -256,6 +259,12 @@ function syncForm() {
 async function shownRange() {
   const tp = await timeParams('__none__').catch(() => null);
   if (!tp) return null;
+  const s = state();
+  if (!s.from && !s.to && s.range === page.defaultRange) {
+    // The server's own default window: exactly the span up to the newest.
+    const m = await meta();
+    return m.last === null ? null : { from: m.last - PRESET_SECONDS[s.range] * 1000, to: m.last };
+  }
   const toMs = (v) => (/^\d+$/.test(String(v)) ? Number(v) * 1000 : Date.parse(v));
   if (tp.from !== undefined && tp.to !== undefined && tp.from !== '' && tp.to !== '') {
     return { from: toMs(tp.from), to: toMs(tp.to) };

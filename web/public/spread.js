@@ -40,7 +40,7 @@ async function lines(body, data, stale) {
     },
     legend: { type: 'scroll', top: 0, textStyle: { fontSize: 11 } },
     grid: { left: 48, right: 24, top: 40, bottom: 40 },
-    xAxis: { type: 'category', data: d.steps.map((_, i) => stepLabel(d, i)), boundaryGap: false },
+    xAxis: { type: 'category', data: d.steps.map((_, i) => stepLabel(d, i)), boundaryGap: true },
     yAxis: { type: 'value', name: 'distinct hosts', nameLocation: 'middle', nameGap: 34, minInterval: 1 },
     series: d.series.map((s) => ({
       type: 'line', name: s.process, data: s.hosts, symbol: 'circle', symbolSize: 7,
