@@ -104,6 +104,10 @@ async function ready(what, action) {
   const ms = Date.now() - t0;
   const states = await page.$$eval('section.panel:not([hidden])[data-state]', (ps) => ps.map((p) => [p.id, p.dataset.state]));
   const bad = states.filter(([, s]) => s === 'error');
+  const helpless = await page.$$eval('section.panel:not([hidden])', (ps) => ps
+    .filter((p) => !p.querySelector('h2')?.textContent.trim() || !(p.querySelector('.help, dl.indicators')?.textContent.trim().length > 40))
+    .map((p) => p.id));
+  check(`${what}: every panel has a title and help text`, helpless.length === 0, helpless.join(' '));
   check(`${what}: every panel loaded`, bad.length === 0, JSON.stringify(bad) +
     ' ' + (await page.$$eval('.error', (es) => es.map((e) => e.textContent).join(' | '))));
   return ms;
@@ -123,9 +127,12 @@ async function chartOption(sel) {
 async function tableRows(sel) {
   return page.$$eval(`${sel} tbody tr`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())));
 }
+// The README's picture of a page: its top 1,600 px (or the whole page).
 async function shot(name, full = false) {
   const file = path.join(SHOTS, name);
-  await page.screenshot({ path: file, fullPage: full });
+  const h = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.screenshot(full ? { path: file, fullPage: true }
+    : { path: file, fullPage: true, clip: { x: 0, y: 0, width: 1440, height: Math.min(h, 1600) } });
   return file;
 }
 
@@ -136,6 +143,19 @@ if (TOKEN) {
   eq('API refuses a request without the token', 401, res.status());
   await page.goto(URL0 + '/#token=' + encodeURIComponent(TOKEN), { waitUntil: 'domcontentloaded' });
   check('token is dropped from the address', !(await page.evaluate(() => location.hash)).includes('token'));
+}
+
+// Without the token the pages say what is missing instead of failing silently.
+if (TOKEN) {
+  const c2 = await browser.newContext();
+  const p2 = await c2.newPage();
+  await p2.goto(URL0 + '/', { waitUntil: 'domcontentloaded' });
+  await p2.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 20000 });
+  const banner = await p2.textContent('#banner');
+  check('without the token: the page asks for it', (await p2.isVisible('#banner')) && banner.includes('#token='), banner);
+  const errs = await p2.$$eval('section.panel[data-state="error"] .error', (es) => es.map((e) => e.textContent));
+  check('without the token: each panel shows its error', errs.length === 3 && errs.every((e) => e.includes('401')), errs.join(' | '));
+  await c2.close();
 }
 
 // ---------- 1. Network Beaconing ----------

@@ -201,7 +201,7 @@ async function interarrival(body, group) {
       trigger: 'axis', axisPointer: { type: 'shadow' },
       formatter: (ps) => { const b = ia.bins[ps[0].dataIndex]; return `${fmtDuration(b.lo)} – ${fmtDuration(b.hi)}: <b>${fmtInt(b.count)}</b> gaps`; },
     },
-    xAxis: { type: 'category', data: cats, name: 'gap', axisLabel: { hideOverlap: true } },
+    xAxis: { type: 'category', data: cats, axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', name: 'gaps', nameLocation: 'middle', nameGap: 40, minInterval: 1 },
     series: [{ type: 'bar', name: 'gaps', data: ia.bins.map((b) => b.count), itemStyle: { color: PALETTE[0] }, markLine: mark }],
   });
