@@ -273,7 +273,8 @@ static int series(req *r, bw_dash_by by, int64_t span_us, int64_t dflt_step_us,
     int64_t nsteps = bw_param_nsteps(f.from_us, f.to_us, step);
     if ((st = counts(r, &f, by, 0, &tot)) || (st = counts(r, &f, by, step, &bk)))
         goto out;
-    qsort(tot.v, tot.n, sizeof *tot.v, by_distinct);
+    if (tot.n)
+        qsort(tot.v, tot.n, sizeof *tot.v, by_distinct);
     size_t ntop = tot.n < TOP_N ? tot.n : TOP_N;
     int other = with_other && tot.n > ntop;
     size_t nser = ntop + (size_t)other;
@@ -330,7 +331,8 @@ static int top_processes(req *r)
     f.only_alert = 1;
     if ((st = counts(r, &f, BW_DASH_BY_PROCESS, 0, &t)))
         goto out;
-    qsort(t.v, t.n, sizeof *t.v, by_findings);
+    if (t.n)
+        qsort(t.v, t.n, sizeof *t.v, by_findings);
     int64_t total = 0, rest = 0;
     for (size_t i = 0; i < t.n; i++) {
         total += t.v[i].findings;
@@ -362,7 +364,8 @@ static int hosts_affected(req *r)
     f.only_alert = 1;
     if ((st = counts(r, &f, BW_DASH_BY_PROCESS, 0, &t)))
         goto out;
-    qsort(t.v, t.n, sizeof *t.v, by_distinct);
+    if (t.n)
+        qsort(t.v, t.n, sizeof *t.v, by_distinct);
     bw_sbuf_cat(r->o, "{\"rows\":[");
     for (size_t i = 0; i < t.n && i < TABLE_ROWS; i++) {
         bw_sbuf_cat(r->o, i ? ",{\"process\":" : "{\"process\":");
