@@ -399,7 +399,7 @@ static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const
     ret = send_body(c, type, use_gz ? gzb : body.p, use_gz ? gz_len : body.n, use_gz, etag,
                     "no-cache", 0);
 
-    /* Keep it while the store is unchanged and the cache has room. */
+    /* Keep it while the store is unchanged (the cache is emptied when full). */
     size_t size = body.n + gz_len + ul + ql + 1;
     pthread_mutex_lock(&srv->lock);
     if (srv->gen == gen && size <= srv->o.cache_bytes / 8) {
@@ -410,7 +410,9 @@ static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const
             free(e->gz);
             memset(e, 0, sizeof *e);
         }
-        if (srv->cache_used + size <= srv->o.cache_bytes) {
+        if (srv->cache_used + size > srv->o.cache_bytes)
+            cache_flush(srv); /* full: start over rather than track ages */
+        {
             *e = (centry){h, gen, key, body.p, gzb, body.n, gz_len};
             srv->cache_used += size;
             key = NULL;
