@@ -422,7 +422,65 @@ await goto('main (picker)', '/');
   }
 }
 
-// ---------- 7. time to interactive ----------
+// ---------- 7. hostile names from the logs are shown, never run ----------
+// run.sh logged a host and processes whose names are HTML.
+const HOSTILE = '<img src=x onerror=window.__xss=1>';
+const HOSTILE_PROCS = ['<svg/onload=window.__xss=2>', '</script><b>p2</b>', '&lt;i&gt;p3'];
+const noScriptRan = async (what) => {
+  const r = await page.evaluate(() => [window.__xss, document.querySelectorAll('img[src="x"], svg[onload]').length,
+    [...document.querySelectorAll('b')].filter((b) => b.textContent === 'p2').length]);
+  eq(`${what}: no markup from the logs ran or rendered`, [null, 0, 0], [r[0] ?? null, r[1], r[2]]);
+};
+async function hoverTooltip(sel, x, y, text) {
+  await page.mouse.move(x, y);
+  return page.waitForFunction(([s, t]) => [...document.querySelectorAll(s + ' div')]
+    .some((d) => d.style.display !== 'none' && d.textContent.includes(t)), [sel, text], { timeout: 5000 }).then(() => true, () => false);
+}
+await goto('main (hostile names)', '/');
+{
+  const n = sql(`select count(distinct process) n from ${F} where alert and host = ${lit(HOSTILE)} and ${inRange(NEWEST - H6, NEWEST)}`)[0].n;
+  eq('hostile host: its three processes are in the window', 3, n);
+  const chips = await page.$$eval('#top-hosts-list a', (as) => as.map((a) => [a.dataset.host, a.textContent]));
+  check('hostile host: listed with its name as text', chips.some(([h, t]) => h === HOSTILE && t === `${HOSTILE} · 3`), JSON.stringify(chips.slice(0, 3)));
+  const opt = await chartOption('#p-top-hosts .chart');
+  const si = opt.series.findIndex((x) => x.name === HOSTILE);
+  const di = opt.series[si].data.findIndex((v) => num(v) > 0);
+  const below = opt.series.slice(0, si).reduce((a, x) => a + num(x.data[di]), 0);
+  await page.locator('#p-top-hosts .chart').scrollIntoViewIfNeeded();
+  const pt = await page.evaluate(([sel, i, y]) => {
+    const el = document.querySelector(sel);
+    const [px, py] = window.echarts.getInstanceByDom(el).convertToPixel({ xAxisIndex: 0, yAxisIndex: 0 }, [i, y]);
+    const r = el.getBoundingClientRect();
+    return [r.left + px, r.top + py];
+  }, ['#p-top-hosts .chart', di, below + num(opt.series[si].data[di]) / 2]);
+  check('hostile host: the bar tooltip shows the name as text', await hoverTooltip('#p-top-hosts .chart', pt[0], pt[1], HOSTILE));
+  await page.locator('#p-top-processes .chart').scrollIntoViewIfNeeded();
+  const tp = await page.evaluate(([sel, name]) => {
+    const el = document.querySelector(sel);
+    const d = window.echarts.getInstanceByDom(el).getModel().getSeriesByIndex(0).getData();
+    let i = 0;
+    while (i < d.count() && d.getName(i) !== name) i++;
+    if (i === d.count()) return null;
+    const l = d.getItemLayout(i), r = el.getBoundingClientRect();
+    return [r.left + l.x + l.width / 2, r.top + l.y + l.height / 2];
+  }, ['#p-top-processes .chart', HOSTILE_PROCS[1]]);
+  check('hostile process: a treemap tile', tp !== null);
+  if (tp) check('hostile process: the tile tooltip shows the name as text', await hoverTooltip('#p-top-processes .chart', tp[0], tp[1], HOSTILE_PROCS[1]));
+  const rows = (await tableRows('#p-hosts-affected')).map((r) => r[0]);
+  check('hostile processes: in the table as text', HOSTILE_PROCS.every((p) => rows.includes(p)), JSON.stringify(rows));
+  await noScriptRan('main');
+  await ready('hostile host: drilldown list', () => Promise.all([page.waitForURL(/drilldown/),
+    page.evaluate((h) => [...document.querySelectorAll('#top-hosts-list a')].find((a) => a.dataset.host === h).click(), HOSTILE)]));
+  eq('hostile host: the host filter holds the name', HOSTILE, await page.inputValue('#f-host'));
+  await ready('hostile host: a group', () => Promise.all([page.waitForURL(/key_process=/),
+    page.evaluate((p) => [...document.querySelectorAll('#p-explain a.group-link')].find((a) => a.dataset.process === p).click(), HOSTILE_PROCS[0])]));
+  const ev = await tableRows('#p-events');
+  eq('hostile group: raw events name host and process as text', [HOSTILE, HOSTILE_PROCS[0]], [ev[0][1], ev[0][2]]);
+  check('hostile group: the intro names the group as text', (await page.textContent('#intro')).includes(`${HOSTILE} → ${HOSTILE_PROCS[0]}`));
+  await noScriptRan('drilldown');
+}
+
+// ---------- 8. time to interactive ----------
 // Each page opened in a new tab three times (the browser warm, as an
 // analyst reopening a dashboard): navigation start to every panel drawn.
 // The median must stay under 1 s; the first (cold) loads above are

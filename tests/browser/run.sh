@@ -66,7 +66,25 @@ det --rule all "$TMP/g1.ndjson"
 det --rule all "$TMP/g2.ndjson"
 for h in 19 20 21 22 23; do det --rule elastic --now 2022-06-23T$h:00:00Z "$TMP/g3.ndjson"; done
 det --rule all "$TMP/g3.ndjson"
-rm -f "$TMP"/g?.ndjson
+# A host whose name and process names are HTML (log fields are attacker
+# controlled): three periodic processes over the last hours, so it is among
+# the top hosts and processes and the pages must show the text, never run it.
+HOSTILE_HOST='<img src=x onerror=window.__xss=1>'
+(export TZ=UTC
+ for i in $(seq 0 299); do
+   t=$((1655996400 + i * 60))   # 2022-06-23T15:00:00Z, one per minute
+   for p in 1 2 3; do
+     case $p in 1) pn='<svg/onload=window.__xss=2>' ;; 2) pn='</script><b>p2</b>' ;; 3) pn='&lt;i&gt;p3' ;; esac
+     printf '{"@timestamp":"%(%Y-%m-%dT%H:%M:%S)T.%03dZ","event":{"kind":"event","category":["network"],"type":["end"],'`
+           `'"action":"disconnect_received","dataset":"endpoint.events.network"},"host":{"name":"%s"},"process":{"name":"%s"},'`
+           `'"source":{"ip":"10.66.0.%d","port":%d,"bytes":300},"destination":{"ip":"45.77.10.%d","port":443,"bytes":700},'`
+           `'"network":{"transport":"tcp","type":"ipv4","direction":"egress"}}\n' \
+       $((t + p)) $((p * 7)) "$HOSTILE_HOST" "$pn" $p $((40000 + i)) $p
+   done
+ done) > "$TMP/hostile.ndjson"
+det --rule elastic --now 2022-06-23T20:10:00Z "$TMP/hostile.ndjson"
+rm -f "$TMP"/g?.ndjson "$TMP/hostile.ndjson"
+
 printf 'store: %s findings (%s flagged) in %.1f s\n' "$(sqlite3 "$DB" 'select count(*) from ml_beaconing_all')" \
   "$(sqlite3 "$DB" 'select count(*) from ml_beaconing_all where alert')" "$(echo "$(date +%s.%N) - $t0" | bc)"
 [ -n "${BW_STORE_ONLY:-}" ] && { cp "$DB" "$BW_STORE_ONLY"; exit 0; }
