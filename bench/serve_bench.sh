@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Dashboard API latency and throughput (`beaconwatch serve`, docs/api.md).
 #
-# 1. Store: a generated Zeek workload (BW_BENCH_RECORDS records, 2,000
-#    hosts, 24 h) through `detect --rule all --store` (findings of every
-#    rule plus the drilldown sample: about one sampled row per record),
-#    then elastic re-runs with --all and earlier --now values (hourly
-#    history, no sample) until the store holds BW_BENCH_FINDINGS findings.
-#    Cached in bench/data/ by its parameters.
+# 1. Store: BW_BENCH_DAYS (10) generated Zeek days of BW_BENCH_RECORDS / DAYS
+#    records each (2,000 hosts, a different seed per day), each through
+#    `detect --rule all --group-by src_dst_port --store`: every rule's
+#    findings of that day and the drilldown sample (every record of a day
+#    is sampled: a run samples at most 1 M). 10 M records give about
+#    100,000 findings and 10 M sampled records over ten days. Cached in
+#    bench/data/ by its parameters.
 # 2. Cold: every URL of every endpoint once, one at a time, with curl, on a
 #    fresh server (nothing cached): p50 / p95 / max per endpoint.
 # 3. Warm: wrk, 50 connections, BW_BENCH_SECONDS per endpoint, a Lua script
@@ -18,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BW=$(realpath "${1:-$here/../build/beaconwatch}")
 RECORDS=${BW_BENCH_RECORDS:-10000000}
-FINDINGS=${BW_BENCH_FINDINGS:-100000}
+DAYS=${BW_BENCH_DAYS:-10}
 HOSTS=${BW_BENCH_HOSTS:-2000}
 SECONDS_PER=${BW_BENCH_SECONDS:-10}
 CONNS=${BW_BENCH_CONNS:-50}
@@ -27,30 +28,22 @@ for t in wrk curl sqlite3 jq; do
   command -v $t >/dev/null || { echo "serve_bench: $t missing (make deps)" >&2; exit 1; }
 done
 mkdir -p "$DIR"
-LOG=$DIR/zeek-$RECORDS-$HOSTS.log
-DB=$DIR/serve-$RECORDS-$HOSTS-$FINDINGS.db
+DB=$DIR/serve-$RECORDS-$DAYS-$HOSTS.db
 tmp=$(mktemp -d)
 SRV=
 trap '[ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$tmp"' EXIT
 sql() { sqlite3 -batch -noheader "$DB" "$@"; }
 
 if [ ! -s "$DB" ]; then
-  if [ ! -s "$LOG" ]; then
-    echo "generating $RECORDS records ($HOSTS hosts, 24 h) -> $LOG" >&2
-    "$BW" generate -f zeek -n "$RECORDS" --hosts "$HOSTS" --hours 24 --seed 20260101 -o "$LOG.tmp"
-    mv "$LOG.tmp" "$LOG"
-  fi
   rm -f "$DB.tmp"*
-  echo "detect --rule all --store (with the sample)" >&2
-  "$BW" detect -q --rule all --group-by src_dst_port --store "$DB.tmp" -o ndjson "$LOG" >/dev/null
-  h=1
-  while [ "$(sqlite3 "$DB.tmp" 'SELECT count(*) FROM findings_v1')" -lt "$FINDINGS" ] && [ $h -lt 24 ]; do
-    now=$(date -u -d "2026-01-02T00:00:00Z - $h hours" +%Y-%m-%dT%H:%M:%SZ)
-    echo "elastic --all --now $now --sample 0" >&2
-    "$BW" detect -q --rule elastic --all --group-by src_dst_port --now "$now" --sample 0 \
-      --store "$DB.tmp" -o ndjson "$LOG" >/dev/null
-    h=$((h + 1))
+  for d in $(seq 1 "$DAYS"); do
+    day=$(date -u -d "2026-01-01T00:00:00Z + $((d - 1)) days" +%Y-%m-%dT%H:%M:%SZ)
+    echo "day $d ($day): generate $((RECORDS / DAYS)) records, detect --rule all --store" >&2
+    "$BW" generate -f zeek -n $((RECORDS / DAYS)) --hosts "$HOSTS" --hours 24 --start "$day" \
+      --seed $((20260100 + d)) -o "$tmp/day.log"
+    "$BW" detect -q --rule all --group-by src_dst_port --store "$DB.tmp" -o ndjson "$tmp/day.log" >/dev/null
   done
+  rm -f "$tmp/day.log"
   sqlite3 "$DB.tmp" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
   mv "$DB.tmp" "$DB"
   rm -f "$DB.tmp-wal" "$DB.tmp-shm"
