@@ -30,6 +30,8 @@ static const char schema_v1[] =
      * so they never read the documents. Created on any writable open. */
     "CREATE INDEX IF NOT EXISTS findings_v1_dash ON findings_v1(ts_us, alert, host,"
     " process, score);"
+    /* Per-rule totals (status, the dashboards' meta) without the documents. */
+    "CREATE INDEX IF NOT EXISTS findings_v1_rule ON findings_v1(rule, ts_us);"
     "CREATE TABLE IF NOT EXISTS sample_groups_v1("
     " gid INTEGER PRIMARY KEY, key_host TEXT NOT NULL, key_process TEXT NOT NULL,"
     " UNIQUE(key_host, key_process));"
