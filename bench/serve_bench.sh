@@ -10,9 +10,10 @@
 #    bench/data/ by its parameters.
 # 2. Cold: every URL of every endpoint once, one at a time, with curl, on a
 #    fresh server (nothing cached): p50 / p95 / max per endpoint.
-# 3. Warm: wrk, 50 connections, BW_BENCH_SECONDS per endpoint, a Lua script
-#    rotating through that endpoint's URLs (different time ranges, hosts,
-#    processes, groups, pages): p50 / p95 / p99 latency and requests/s.
+# 3. Warm: then, on the same server, wrk, 50 connections, BW_BENCH_SECONDS
+#    per endpoint, a Lua script rotating through that endpoint's URLs
+#    (different time ranges, hosts, processes, groups, pages): p50 / p95 /
+#    p99 latency and requests/s of the cached answers.
 #
 # Usage: bash bench/serve_bench.sh [path/to/beaconwatch]   (make bench-serve)
 set -euo pipefail
@@ -64,11 +65,12 @@ mapfile -t PROCS < <(sql 'SELECT process FROM findings_v1 WHERE alert GROUP BY p
 mapfile -t GRPS < <(sql "SELECT key_host || '&process=' || key_process FROM sample_groups_v1 ORDER BY gid % 97, gid LIMIT 40")
 mapfile -t IDS < <(sql "SELECT 'rule=' || rule || '&id=' || id FROM findings_v1 ORDER BY id LIMIT 40")
 enc() { jq -rn --arg v "$1" '$v | @uri'; }
-windows() { # 12 six-hour windows ending on the hour, and the default
+windows() { # the default, 6 h before each day's run, and 1, 3 and 10 days
   echo ""
-  for k in $(seq 0 11); do
-    to=$((NEWEST - k * 3600)); echo "from=$((to - 21600))&to=$to&"
+  for k in $(seq 0 9); do
+    to=$((NEWEST - k * 86400)); echo "from=$((to - 21600))&to=$to&"
   done
+  for d in 1 3 10; do echo "from=$((NEWEST - d * 86400))&to=$NEWEST&"; done
 }
 : >"$tmp/all"
 for ep in main/top_hosts main/top_processes main/hosts_affected spread findings events group finding meta; do
@@ -120,9 +122,8 @@ for f in "$tmp"/*.urls; do
     p50=a[int((NR-1)*0.50)+1]; p95=a[int((NR-1)*0.95)+1];
     printf "%-26s %5d %9.1f %9.1f %9.1f %7d\n", ep, NR, p50*1000, p95*1000, a[NR]*1000, err }'
 done
-stop
 
-# --- warm: wrk per endpoint
+# --- warm: wrk per endpoint, same server (every URL has been asked once)
 cat >"$tmp/rotate.lua" <<'EOF'
 local urls, i = {}, 0
 local file = os.getenv("BW_URLS")
@@ -140,7 +141,6 @@ done = function(summary, latency, requests)
     summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 EOF
-start
 printf '\nwarm (wrk, %d connections, %d s per endpoint, URLs rotated)\n%-26s %9s %9s %9s %9s %10s %7s\n' \
   "$CONNS" "$SECONDS_PER" endpoint req/s "p50 ms" "p95 ms" "p99 ms" requests errors
 for f in "$tmp"/*.urls; do

@@ -21,11 +21,13 @@
 #include "util_sbuf.h"
 
 #define CACHE_SLOTS 1024
+#define CACHE_WAYS 8 /* a key may sit in any of 8 slots: no thrashing pairs */
 #define FLIGHTS 64 /* requests being computed, that others can wait for */
 #define MIN_GZIP 256 /* smaller bodies are sent as they are */
 
 typedef struct centry {
     uint64_t hash, gen;
+    uint64_t used; /* tick of the last hit: the set evicts the least recent */
     char *key;
     char *raw, *gz;
     size_t raw_len, gz_len;
@@ -43,6 +45,7 @@ struct bw_server {
     uint64_t gen; /* bumped whenever a handle sees the store change */
     centry cache[CACHE_SLOTS];
     size_t cache_used;
+    uint64_t tick;
     /* Keys being computed now: a request for the same key and generation
      * waits for that answer instead of running the same query again (50
      * browsers opening the same dashboard cost one query). */
@@ -344,11 +347,17 @@ static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const
     }
 
     const char *type = "application/json; charset=utf-8";
-    centry *e = &srv->cache[h % CACHE_SLOTS];
+    centry *set = &srv->cache[h % (CACHE_SLOTS / CACHE_WAYS) * CACHE_WAYS], *e = NULL;
     struct flight *mine = NULL;
     pthread_mutex_lock(&srv->lock);
     for (;;) {
-        if (e->key && e->gen == gen && e->hash == h && strcmp(e->key, key) == 0) {
+        e = NULL;
+        for (size_t i = 0; i < CACHE_WAYS && !e; i++)
+            if (set[i].key && set[i].gen == gen && set[i].hash == h &&
+                strcmp(set[i].key, key) == 0)
+                e = &set[i];
+        if (e) {
+            e->used = ++srv->tick;
             int use_gz = gz && e->gz;
             /* MHD copies the body before the lock is released. */
             ret = send_body(c, type, use_gz ? e->gz : e->raw, use_gz ? e->gz_len : e->raw_len,
@@ -403,6 +412,11 @@ static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const
     size_t size = body.n + gz_len + ul + ql + 1;
     pthread_mutex_lock(&srv->lock);
     if (srv->gen == gen && size <= srv->o.cache_bytes / 8) {
+        /* An empty slot of the set, else its least recently used. */
+        e = &set[0];
+        for (size_t i = 0; i < CACHE_WAYS && e->key; i++)
+            if (!set[i].key || set[i].used < e->used)
+                e = &set[i];
         if (e->key) {
             srv->cache_used -= e->raw_len + e->gz_len + strlen(e->key);
             free(e->key);
@@ -413,7 +427,7 @@ static enum MHD_Result serve_api(bw_server *srv, struct MHD_Connection *c, const
         if (srv->cache_used + size > srv->o.cache_bytes)
             cache_flush(srv); /* full: start over rather than track ages */
         {
-            *e = (centry){h, gen, key, body.p, gzb, body.n, gz_len};
+            *e = (centry){h, gen, ++srv->tick, key, body.p, gzb, body.n, gz_len};
             srv->cache_used += size;
             key = NULL;
             body.p = gzb = NULL;
