@@ -201,10 +201,10 @@ expect "beaconwatch verdict on the group's own key" "$(sql "SELECT id FROM findi
 expect "/" 200 "$(get /)"
 expect "/ type" "text/html; charset=utf-8" "$(hdr Content-Type)"
 expect "/ is index.html" "$(md5sum <"$SRC/web/public/index.html")" "$(md5sum <"$TMP/b")"
-for f in "$SRC"/web/public/*; do
+while IFS= read -r f; do
   n=${f#"$SRC/web/public"}
   expect "page $n" "$(md5sum <"$f")" "$(get "$n" >/dev/null; md5sum <"$TMP/b")"
-done
+done < <(find "$SRC/web/public" -type f ! -name '.*' | sort)
 expect "js type" "text/javascript; charset=utf-8" "$(get /vendor/echarts.min.js >/dev/null; hdr Content-Type)"
 expect "vendor echarts" "$(md5sum <"$SRC/web/node_modules/echarts/dist/echarts.min.js")" "$(md5sum <"$TMP/b")"
 expect "vendor gzip" gzip "$(get /vendor/echarts.min.js -H 'Accept-Encoding: gzip' >/dev/null; hdr Content-Encoding)"
