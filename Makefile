@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 
-.PHONY: all deps demo check check-release check-asan fuzz bench clean format
+.PHONY: all deps demo check check-release check-asan fuzz bench bench-serve clean format
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -37,6 +37,10 @@ fuzz:
 
 bench: all
 	bash bench/run.sh $(BUILD)/beaconwatch
+
+# Dashboard API latency under wrk (bench/README.md).
+bench-serve: all
+	bash bench/serve_bench.sh $(BUILD)/beaconwatch
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -4,13 +4,13 @@
  * transactions. Tables and views are described in docs/SCHEMA.md. */
 #include "beaconwatch/bw_store.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "store_sample.h"
+#include "store_sqlite.h"
 
 /* Version 1 of the schema. A later version adds findings_v<N> (and the
  * other *_v<N> tables it changes) and a migration step in migrate(); the
@@ -25,6 +25,13 @@ static const char schema_v1[] =
     "CREATE INDEX IF NOT EXISTS findings_v1_ingested ON findings_v1(ingested_us);"
     "CREATE INDEX IF NOT EXISTS findings_v1_ts ON findings_v1(ts_us);"
     "CREATE INDEX IF NOT EXISTS findings_v1_group ON findings_v1(host, process);"
+    /* Covers the dashboards' aggregates and page ordering (with the
+     * primary key, which every index of a WITHOUT ROWID table carries),
+     * so they never read the documents. Created on any writable open. */
+    "CREATE INDEX IF NOT EXISTS findings_v1_dash ON findings_v1(ts_us, alert, host,"
+    " process, score);"
+    /* Per-rule totals (status, the dashboards' meta) without the documents. */
+    "CREATE INDEX IF NOT EXISTS findings_v1_rule ON findings_v1(rule, ts_us);"
     "CREATE TABLE IF NOT EXISTS sample_groups_v1("
     " gid INTEGER PRIMARY KEY, key_host TEXT NOT NULL, key_process TEXT NOT NULL,"
     " UNIQUE(key_host, key_process));"
@@ -159,17 +166,7 @@ static const char *const sql[ST__COUNT] = {
                          " (SELECT max(updated_us) FROM offsets_v1)",
 };
 
-#define MAX_FINDING_TABLES 64
-
-struct bw_store {
-    sqlite3 *db;
-    sqlite3_stmt *st[ST__COUNT];
-    int in_tx;
-    int readonly;
-    /* The findings_v<N> tables present (retention deletes from each). */
-    int ntables;
-    int versions[MAX_FINDING_TABLES];
-};
+_Static_assert(ST__COUNT <= BW_STORE_ST_MAX, "raise BW_STORE_ST_MAX");
 
 static int db_err(bw_store *s, bw_errbuf *eb, const char *what)
 {
@@ -366,6 +363,8 @@ void bw_store_close(bw_store *s)
         bw_store_rollback(s);
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < BW_DASH_ST_MAX; i++)
+        sqlite3_finalize(s->dash[i]);
     sqlite3_close(s->db);
     free(s);
 }
@@ -635,24 +634,29 @@ static const char *col_opt(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : col_text(st, i);
 }
 
+void bw_sqlite_record(sqlite3_stmt *st, bw_stored_record *r)
+{
+    r->ts_us = sqlite3_column_int64(st, 0);
+    r->duration_us = col_time(st, 1);
+    r->src_bytes = col_time(st, 2);
+    r->dst_bytes = col_time(st, 3);
+    r->src_ip = col_text(st, 4);
+    r->dst_ip = col_text(st, 5);
+    r->src_port = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+    r->dst_port = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
+    r->transport = col_opt(st, 8);
+    r->host_name = col_opt(st, 9);
+    r->process_name = col_opt(st, 10);
+    r->dst_domain = col_opt(st, 11);
+    r->event_action = col_opt(st, 12);
+    r->conn_state = col_opt(st, 13);
+}
+
 static int record_row(sqlite3_stmt *st, void *ctx)
 {
     record_cb *c = ctx;
     bw_stored_record r;
-    r.ts_us = sqlite3_column_int64(st, 0);
-    r.duration_us = col_time(st, 1);
-    r.src_bytes = col_time(st, 2);
-    r.dst_bytes = col_time(st, 3);
-    r.src_ip = col_text(st, 4);
-    r.dst_ip = col_text(st, 5);
-    r.src_port = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
-    r.dst_port = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
-    r.transport = col_opt(st, 8);
-    r.host_name = col_opt(st, 9);
-    r.process_name = col_opt(st, 10);
-    r.dst_domain = col_opt(st, 11);
-    r.event_action = col_opt(st, 12);
-    r.conn_state = col_opt(st, 13);
+    bw_sqlite_record(st, &r);
     return c->fn(c->ctx, &r);
 }
 

@@ -24,6 +24,7 @@ int bw_cmd_findings(int argc, char **argv);
 int bw_cmd_alerts(int argc, char **argv);
 int bw_cmd_status(int argc, char **argv);
 int bw_cmd_watch(int argc, char **argv);
+int bw_cmd_serve(int argc, char **argv);
 
 /* Parses a duration: a number with s, m, h or d ("30d", "90m"; a bare
  * number is seconds) into microseconds > 0. 0 on success. (cmd_findings.c) */

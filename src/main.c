@@ -18,6 +18,7 @@ static const struct {
     {"alerts", bw_cmd_alerts, "run the alert rules over the store and print new alerts"},
     {"watch", bw_cmd_watch, "follow growing logs, run the rules on schedule into the store"},
     {"status", bw_cmd_status, "show what the store holds and when each rule last ran"},
+    {"serve", bw_cmd_serve, "serve the dashboards and their JSON API from the store"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
