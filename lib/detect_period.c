@@ -76,7 +76,8 @@ void bw_bh_adjust(double *pq, size_t n, bw_pidx *s)
         s[i].p = pq[i];
         s[i].i = i;
     }
-    qsort(s, n, sizeof *s, cmp_pidx);
+    if (n)
+        qsort(s, n, sizeof *s, cmp_pidx);
     double run = 1.0;
     for (size_t k = n; k-- > 0;) {
         double q = s[k].p * (double)n / (double)(k + 1);

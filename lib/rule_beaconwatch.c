@@ -2073,7 +2073,8 @@ static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_sr
             np++;
         }
     }
-    qsort(pr, np, sizeof *pr, cmp_pair);
+    if (np)
+        qsort(pr, np, sizeof *pr, cmp_pair);
     for (size_t i = 0; i < np; i++)
         if (i == 0 || pr[i].dest != pr[i - 1].dest || memcmp(pr[i].src, pr[i - 1].src, 17))
             cnt[pr[i].dest - 1]++;
@@ -2363,7 +2364,8 @@ static int dst_port_results(const bwrule *r, result **res, size_t *nres, size_t 
         c[nc].ri = i;
         nc++;
     }
-    qsort(c, nc, sizeof *c, cmp_dp);
+    if (nc)
+        qsort(c, nc, sizeof *c, cmp_dp);
     for (size_t i = 0; i < nc;) {
         size_t e = i;
         while (e < nc && !memcmp(c[e].dst, c[i].dst, sizeof c[i].dst))
@@ -2584,7 +2586,8 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
         res[i].benign = benign_match(r, s, GRP(s, REF_LOCAL(res[i].ref)));
         res[i].score = score_of(r, &res[i], total_src);
     }
-    qsort(res, keep, sizeof *res, cmp_result);
+    if (keep)
+        qsort(res, keep, sizeof *res, cmp_result);
     for (size_t i = 0; i < keep; i++) {
         err = report(r, &res[i], dpm, w0, w1, total_src, &doc, &exp, fn, ctx);
         if (err == BW_ERR_STOPPED) {
