@@ -1,6 +1,7 @@
 /* The alert rules that run over stored findings (SPEC §3 "Alerts"):
- * Elastic's two prebuilt rules on the beaconing documents, and the
- * sentinel rule's findings, which already are Sentinel alerts. Reads and
+ * Elastic's two prebuilt rules on the beaconing documents, the sentinel
+ * rule's findings, which already are Sentinel alerts, and beaconwatch's
+ * alerting findings with a severity from their score. Reads and
  * writes only through the store interface; de-duplication is the store's
  * (an alert id is the alert rule plus the finding it is about). */
 #include <stdio.h>
@@ -22,20 +23,22 @@
 #define RULE_C2 "Statistical Model Detected C2 Beaconing Activity"
 #define RULE_C2_HIGH "Statistical Model Detected C2 Beaconing Activity with High Confidence"
 #define ELASTIC_INDEX "ml_beaconing-1.0.0"
+#define RULE_BW "Beaconwatch: Periodic Callback (Beaconing) Detected"
 
 /* A candidate copied out of the read cursor: alerts are written after the
  * read finishes, never while a statement on the findings is open. */
 typedef struct cand {
     char *rule, *id, *host, *process, *source_ip, *json;
     int64_t ts_us;
+    double score;
 } cand;
 
 typedef struct collect {
     const bw_name_set *excluded;
     int max; /* candidates kept per rule */
-    int want_c2, want_high, want_sentinel;
-    cand *c2, *high, *sent;
-    int nc2, nhigh, nsent;
+    int want_c2, want_high, want_sentinel, want_bw;
+    cand *c2, *high, *sent, *bw;
+    int nc2, nhigh, nsent, nbw;
     int oom;
 } collect;
 
@@ -43,6 +46,7 @@ static int copy_cand(cand *c, const bw_stored_finding *f)
 {
     memset(c, 0, sizeof *c);
     c->ts_us = f->ts_us;
+    c->score = f->score;
     c->rule = strdup(f->rule);
     c->id = strdup(f->id);
     c->host = strdup(f->host);
@@ -76,6 +80,9 @@ static int on_candidate(void *ctx, const bw_stored_finding *f)
             if (copy_cand(&c->high[c->nhigh++], f))
                 goto oom;
         }
+    } else if (strcmp(f->rule, "beaconwatch") == 0) {
+        if (c->want_bw && c->nbw < c->max && copy_cand(&c->bw[c->nbw++], f))
+            goto oom;
     } else if (c->want_sentinel && c->nsent < c->max) {
         if (copy_cand(&c->sent[c->nsent++], f))
             goto oom;
@@ -148,11 +155,84 @@ static int elastic_doc(bw_sbuf *b, const char *name, const cand *c, int64_t crea
     return b->oom ? BW_ERR_NOMEM : 0;
 }
 
+/* beaconwatch's severity and risk from the finding's score in [0, 1]. */
+static const char *bw_severity(double score, int *risk)
+{
+    if (score >= 0.9) {
+        *risk = 73;
+        return "high";
+    }
+    if (score >= 0.7) {
+        *risk = 47;
+        return "medium";
+    }
+    *risk = 21;
+    return "low";
+}
+
+/* The beaconwatch alert document: the same flattened signal shape as the
+ * elastic alerts, the finding's explanation, and the finding itself. */
+static int bw_doc(bw_sbuf *b, const cand *c, int64_t created)
+{
+    char t[BW_TIME_STRLEN], risk[16];
+    int r;
+    const char *sev = bw_severity(c->score, &r);
+    const char *ex = strstr(c->json, "\"explanation\":\"");
+    b->n = 0;
+    bw_time_format_ms(created, t);
+    bw_sbuf_cat(b, "{\"@timestamp\":\"");
+    bw_sbuf_cat(b, t);
+    bw_sbuf_cat(b, "\",\"kibana.alert.rule.name\":\"" RULE_BW "\",\"kibana.alert.severity\":");
+    str(b, sev);
+    snprintf(risk, sizeof risk, "%d", r);
+    bw_sbuf_cat(b, ",\"kibana.alert.risk_score\":");
+    bw_sbuf_cat(b, risk);
+    bw_sbuf_cat(b, ",\"kibana.alert.original_time\":\"");
+    bw_time_format_ms(c->ts_us, t);
+    bw_sbuf_cat(b, t);
+    bw_sbuf_cat(b, "\",\"kibana.alert.ancestors\":[{\"id\":");
+    str(b, c->id);
+    bw_sbuf_cat(b, ",\"rule\":\"beaconwatch\"}]");
+    if (ex) {
+        /* The document's own JSON string, copied as it is (already escaped). */
+        const char *v = ex + strlen("\"explanation\":"), *e = v + 1;
+        while (*e && *e != '"')
+            e += e[0] == '\\' && e[1] ? 2 : 1;
+        if (*e == '"') {
+            bw_sbuf_cat(b, ",\"kibana.alert.reason\":");
+            bw_sbuf_put(b, v, (size_t)(e + 1 - v));
+        }
+    }
+    bw_sbuf_cat(b, ",\"host\":{\"name\":");
+    str(b, c->host);
+    bw_sbuf_cat(b, "},\"process\":{\"name\":");
+    str(b, c->process);
+    bw_sbuf_cat(b, "}");
+    if (c->source_ip[0]) {
+        bw_sbuf_cat(b, ",\"source\":{\"ip\":");
+        str(b, c->source_ip);
+        bw_sbuf_cat(b, "}");
+    }
+    bw_sbuf_cat(b, ",\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":{\"id\":\"TA0011\","
+           "\"name\":\"Command and Control\","
+           "\"reference\":\"https://attack.mitre.org/tactics/TA0011/\"},"
+           "\"technique\":[{\"id\":\"T1071\",\"name\":\"Application Layer Protocol\","
+           "\"reference\":\"https://attack.mitre.org/techniques/T1071/\"},"
+           "{\"id\":\"T1573\",\"name\":\"Encrypted Channel\","
+           "\"reference\":\"https://attack.mitre.org/techniques/T1573/\"}]}],"
+           "\"beaconwatch\":");
+    bw_sbuf_cat(b, c->json);
+    bw_sbuf_cat(b, "}");
+    return b->oom ? BW_ERR_NOMEM : 0;
+}
+
 /* Stores one alert and reports it when new. */
 static int raise_one(bw_store *s, const char *rule, const cand *c, const char *doc,
                      int64_t created, bw_alert_fn fn, void *ctx, int *nnew, uint64_t *added,
                      uint64_t *old, bw_errbuf *eb)
 {
+    int risk = 21;
+    const char *sev = strcmp(rule, "beaconwatch") == 0 ? bw_severity(c->score, &risk) : "low";
     bw_sbuf id = {0};
     bw_alert a;
     int isnew = 0, err;
@@ -171,8 +251,8 @@ static int raise_one(bw_store *s, const char *rule, const cand *c, const char *d
     a.finding_id = c->id;
     a.ts_us = c->ts_us;
     a.created_us = created;
-    a.severity = "low";
-    a.risk = 21;
+    a.severity = sev;
+    a.risk = risk;
     a.host = c->host;
     a.process = c->process;
     a.source_ip = c->source_ip;
@@ -209,15 +289,17 @@ int bw_alerts_run(bw_store *s, const bw_alert_opts *o, bw_alert_fn fn, void *ctx
         now = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
     }
     int max = o->max_per_rule > 0 ? o->max_per_rule : DEFAULT_MAX;
-    int n1 = 0, n2 = 0, n3 = 0;
+    int n1 = 0, n2 = 0, n3 = 0, n4 = 0;
     c.max = max * CAND_FACTOR;
     c.want_c2 = c.want_high = o->elastic;
     c.want_sentinel = o->sentinel;
+    c.want_bw = o->beaconwatch;
     if (!(excluded = bw_name_set_new()) ||
         bw_name_set_add_list(excluded, BW_LIST_ELASTIC_ALERT_EXCLUDED) != 0 ||
         !(c.c2 = calloc((size_t)c.max, sizeof *c.c2)) ||
         !(c.high = calloc((size_t)c.max, sizeof *c.high)) ||
-        !(c.sent = calloc((size_t)c.max, sizeof *c.sent))) {
+        !(c.sent = calloc((size_t)c.max, sizeof *c.sent)) ||
+        !(c.bw = calloc((size_t)c.max, sizeof *c.bw))) {
         err = bw_errf(eb, BW_ERR_NOMEM, "alerts: out of memory");
         goto out;
     }
@@ -241,6 +323,16 @@ int bw_alerts_run(bw_store *s, const bw_alert_opts *o, bw_alert_fn fn, void *ctx
         if ((err = bw_store_findings(s, &q, on_candidate, &c, eb)))
             goto fail;
     }
+    if (o->beaconwatch) {
+        /* Its scheduled run is daily, like sentinel's. */
+        bw_finding_query_init(&q);
+        q.rule = "beaconwatch";
+        q.ingested_from = now - DAY_US;
+        q.ingested_to = now;
+        q.only_alert = 1;
+        if ((err = bw_store_findings(s, &q, on_candidate, &c, eb)))
+            goto fail;
+    }
     if (!o->in_transaction) {
         if ((err = bw_store_begin(s, eb)))
             goto out;
@@ -258,6 +350,9 @@ int bw_alerts_run(bw_store *s, const bw_alert_opts *o, bw_alert_fn fn, void *ctx
     for (int i = 0; !err && i < c.nsent && n3 < max; i++)
         err = raise_one(s, "sentinel", &c.sent[i], c.sent[i].json, now, fn, ctx, &n3, &na,
                         &no, eb);
+    for (int i = 0; !err && i < c.nbw && n4 < max; i++)
+        if (!(err = bw_doc(&doc, &c.bw[i], now)))
+            err = raise_one(s, "beaconwatch", &c.bw[i], doc.p, now, fn, ctx, &n4, &na, &no, eb);
     if (err == BW_ERR_NOMEM)
         bw_errf(eb, err, "alerts: out of memory");
     if (!err && tx) {
@@ -277,6 +372,9 @@ out:
         free_cand(&c.high[i]);
     for (int i = 0; i < c.nsent; i++)
         free_cand(&c.sent[i]);
+    for (int i = 0; i < c.nbw; i++)
+        free_cand(&c.bw[i]);
+    free(c.bw);
     free(c.c2);
     free(c.high);
     free(c.sent);

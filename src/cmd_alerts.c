@@ -21,9 +21,12 @@ static void usage(FILE *f)
         "           Confidence' (beaconing_score 3), over findings with event.ingested in\n"
         "           the last hour; at most 100 per rule per run; severity low, risk 21,\n"
         "           MITRE TA0011 / T1071, T1102, T1102.002\n"
-        "  sentinel: every sentinel finding ingested in the last day\n\n"
+        "  sentinel: every sentinel finding ingested in the last day\n"
+        "  beaconwatch: every alerting beaconwatch finding ingested in the last day;\n"
+        "           severity from its score (>= 0.9 high, >= 0.7 medium, else low),\n"
+        "           MITRE TA0011 / T1071, T1573, with the finding's explanation\n\n"
         "      --store PATH    the store (default ./" BW_STORE_DEFAULT_PATH ")\n"
-        "  -r, --rule R        elastic, sentinel or all (default all)\n"
+        "  -r, --rule R        elastic, sentinel, beaconwatch or all (default all)\n"
         "      --now T         the run's time (RFC 3339 or epoch); default: the clock\n"
         "      --max N         alerts per rule per run (default 100)\n"
         "      --list          print stored alerts instead of running the rules\n"
@@ -125,7 +128,7 @@ int bw_cmd_alerts(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *path = BW_STORE_DEFAULT_PATH;
-    bw_alert_opts ao = {BW_UNSET, 1, 1, 100, 0};
+    bw_alert_opts ao = {BW_UNSET, 1, 1, 100, 0, 1};
     bw_store *s = NULL;
     bw_errbuf eb = {{0}};
     out_ctx o;
@@ -140,11 +143,11 @@ int bw_cmd_alerts(int argc, char **argv)
         switch (c) {
         case O_STORE: path = optarg; break;
         case 'r':
-            if (strcmp(optarg, "elastic") == 0) ao.sentinel = 0, ao.elastic = 1;
-            else if (strcmp(optarg, "sentinel") == 0) ao.elastic = 0, ao.sentinel = 1;
-            else if (strcmp(optarg, "all") == 0) ao.elastic = ao.sentinel = 1;
-            else {
-                cli_err("--rule %s: expected elastic, sentinel or all", optarg);
+            ao.elastic = strcmp(optarg, "elastic") == 0 || strcmp(optarg, "all") == 0;
+            ao.sentinel = strcmp(optarg, "sentinel") == 0 || strcmp(optarg, "all") == 0;
+            ao.beaconwatch = strcmp(optarg, "beaconwatch") == 0 || strcmp(optarg, "all") == 0;
+            if (!ao.elastic && !ao.sentinel && !ao.beaconwatch) {
+                cli_err("--rule %s: expected elastic, sentinel, beaconwatch or all", optarg);
                 return BW_EXIT_USAGE;
             }
             break;

@@ -564,8 +564,9 @@ static int run_rule(watch *w, int i, int64_t now, int64_t *nfindings)
          * prebuilt rules run every 5 minutes, so each run's findings are
          * within their hour of event.ingested. */
         uint64_t added = 0;
-        int el = strcmp(w->names[i], "elastic") == 0;
-        bw_alert_opts ao = {c.ingested, el, !el, 100, 1};
+        bw_alert_opts ao = {c.ingested, strcmp(w->names[i], "elastic") == 0,
+                            strncmp(w->names[i], "sentinel", 8) == 0, 100, 1,
+                            strcmp(w->names[i], "beaconwatch") == 0};
         err = bw_alerts_run(w->store, &ao, NULL, NULL, &added, NULL, &w->eb);
         w->new_alerts += added;
     }

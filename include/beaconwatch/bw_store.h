@@ -183,7 +183,12 @@ int bw_store_alerts(bw_store *s, int64_t since_us, int64_t limit, bw_alert_fn fn
  *   max_per_rule (100) alerts per rule per run, severity low, risk 21,
  *   MITRE TA0011 / T1071, T1102, T1102.002;
  * - sentinel: every sentinel-family finding ingested in [now - 1 d, now]
- *   (the rule's daily schedule) becomes its alert document.
+ *   (the rule's daily schedule) becomes its alert document;
+ * - beaconwatch "Periodic Callback (Beaconing) Detected": every beaconwatch
+ *   finding that alerts (beacon.alert) ingested in [now - 1 d, now];
+ *   severity from its score (>= 0.9 high / risk 73, >= 0.7 medium / 47,
+ *   else low / 21), MITRE TA0011 / T1071, T1573, the finding's one-line
+ *   explanation and its whole document.
  * max_per_rule counts new alerts: findings already alerted on are passed
  * over (up to 50 x max_per_rule candidates are read per rule).
  * New alerts are stored (de-duplicated by id) and passed to fn; alerts
@@ -194,6 +199,7 @@ typedef struct bw_alert_opts {
     int max_per_rule;      /* <= 0: 100 */
     int in_transaction;    /* 1: the caller holds a transaction (watch's cycle);
                               else the run is its own transaction */
+    int beaconwatch;       /* the beaconwatch family runs too */
 } bw_alert_opts;
 int bw_alerts_run(bw_store *s, const bw_alert_opts *o, bw_alert_fn fn, void *ctx,
                   uint64_t *added, uint64_t *old, bw_errbuf *eb);

@@ -108,6 +108,20 @@ if [ "$sn" -gt 0 ]; then
   expect "sentinel drilldown by (src, dst:port)" "$src $dst" "$got"
 fi
 
+# --- beaconwatch findings and alerts (a generated workload has beacons)
+"$BW" detect -q -r beaconwatch -o ndjson --store "$TMP/b.db" "$TMP/ecs.ndjson" >"$TMP/bd.ndjson"
+bn=$(jq -c 'select(.beacon.alert)' "$TMP/bd.ndjson" | wc -l)
+[ "$bn" -gt 0 ] && expect "beaconwatch alerting findings" 1 1 || expect "beaconwatch alerting findings" ">0" "$bn"
+"$BW" alerts --store "$TMP/b.db" -r beaconwatch --max 100000 -o ndjson >"$TMP/ba.ndjson" 2>/dev/null
+expect "beaconwatch alerts: one per alerting finding" "$bn" "$(wc -l <"$TMP/ba.ndjson")"
+expect "beaconwatch alert reason is the explanation" \
+  "$(jq -r 'select(.beacon.alert) | .beacon.explanation' "$TMP/bd.ndjson" | sort)" \
+  "$(jq -r '."kibana.alert.reason"' "$TMP/ba.ndjson" | sort)"
+expect "beaconwatch alert severities" 0 \
+  "$(jq -r 'select((."kibana.alert.severity" == "high") != (.beaconwatch.beacon.score >= 0.9)) | 1' "$TMP/ba.ndjson" | wc -l)"
+expect "beaconwatch alerts: none twice" 0 \
+  "$("$BW" alerts --store "$TMP/b.db" -r beaconwatch -o ndjson 2>/dev/null | wc -l)"
+
 # --- retention relative to the run's time
 "$BW" detect -r elastic --store "$DB" --retain 600s "$TMP/ecs.ndjson" >/dev/null 2>"$TMP/ret.err"
 left=$("$BW" findings --store "$DB" -o ndjson | wc -l)

@@ -67,6 +67,25 @@ static void put_sentinel(bw_store *s, const char *id, int64_t ts, int64_t ing)
     CHECK(bw_store_put_finding(s, &f, ing, &eb) == BW_OK);
 }
 
+/* A beaconwatch src_dst_port finding: its group names host and process. */
+static void put_beaconwatch(bw_store *s, const char *id, int64_t ts, int64_t ing, double score,
+                            int alert)
+{
+    bw_errbuf eb = {{0}};
+    bw_finding f;
+    memset(&f, 0, sizeof f);
+    f.rule = "beaconwatch";
+    f.id = id;
+    f.ts_us = ts;
+    f.score = score;
+    f.alert = alert;
+    f.json = "{\"rule\":\"beaconwatch\",\"group\":{\"by\":\"src_dst_port\","
+             "\"source\":\"10.2.2.2\",\"destination\":\"9.9.9.9:443\"},"
+             "\"source\":{\"ip\":\"10.2.2.2\"},\"beacon\":{\"sleep_s\":60,"
+             "\"explanation\":\"every 60 s, jitter 10 % (\\\"symmetric\\\")\"}}";
+    CHECK(bw_store_put_finding(s, &f, ing, &eb) == BW_OK);
+}
+
 typedef struct seen {
     int n;
     char ids[64][80];
@@ -377,7 +396,7 @@ static void test_sampler(void)
 }
 
 typedef struct alerts_seen {
-    int n, c2, high, sentinel;
+    int n, c2, high, sentinel, bw_high, bw_medium, bw_low;
 } alerts_seen;
 
 static int on_alert(void *ctx, const bw_alert *a)
@@ -392,6 +411,25 @@ static int on_alert(void *ctx, const bw_alert *a)
         x->high++;
     } else if (strcmp(a->rule, "sentinel") == 0) {
         x->sentinel++;
+    } else if (strcmp(a->rule, "beaconwatch") == 0) {
+        /* Severity and risk from the score; the explanation is carried over
+         * with its escapes intact; the group names host and process. */
+        CHECK_STR(a->host, "10.2.2.2");
+        CHECK_STR(a->process, "9.9.9.9:443");
+        CHECK(strstr(a->json, "\"kibana.alert.reason\":\"every 60 s, jitter 10 % "
+                              "(\\\"symmetric\\\")\"") != NULL);
+        CHECK(strstr(a->json, "\"T1573\"") != NULL);
+        if (strcmp(a->severity, "high") == 0) {
+            x->bw_high++;
+            CHECK(a->risk == 73);
+        } else if (strcmp(a->severity, "medium") == 0) {
+            x->bw_medium++;
+            CHECK(a->risk == 47);
+        } else {
+            x->bw_low++;
+            CHECK(a->risk == 21);
+        }
+        return 0;
     }
     CHECK_STR(a->severity, "low");
     return 0;
@@ -417,7 +455,7 @@ static void test_alerts(void)
     put_sentinel(s, "s", T0, now - 2 * HOUR_US);                      /* within a day */
     CHECK(bw_store_commit(s, &eb) == BW_OK);
 
-    bw_alert_opts o = {now, 1, 1, 0, 0};
+    bw_alert_opts o = {now, 1, 1, 0, 0, 0};
     memset(&x, 0, sizeof x);
     CHECK(bw_alerts_run(s, &o, on_alert, &x, &added, &old, &eb) == BW_OK);
     CHECK(x.c2 == 2);
@@ -435,7 +473,7 @@ static void test_alerts(void)
     put_elastic(s, "f", T0, now - 60000000, "h2", "q.exe", 1, 1);
     put_elastic(s, "g", T0, now - 60000000, "h3", "q.exe", 1, 1);
     CHECK(bw_store_commit(s, &eb) == BW_OK);
-    bw_alert_opts one = {now, 1, 0, 1, 0};
+    bw_alert_opts one = {now, 1, 0, 1, 0, 0};
     memset(&x, 0, sizeof x);
     CHECK(bw_alerts_run(s, &one, on_alert, &x, &added, &old, &eb) == BW_OK);
     CHECK(x.c2 == 1 && added == 1);
@@ -477,6 +515,39 @@ typedef struct offs {
     int64_t off[8];
     char path[8][64];
 } offs;
+
+
+/* beaconwatch's alert family: alerting findings of the last day, severity
+ * by score; the other families are off. */
+static void test_alerts_beaconwatch(void)
+{
+    char p[300];
+    bw_store *s = NULL;
+    bw_errbuf eb = {{0}};
+    alerts_seen x;
+    uint64_t added, old;
+    int64_t now = T0 + 10 * HOUR_US;
+    path_in_dir("albw.db", p, sizeof p);
+    rm_store(p);
+    CHECK(bw_store_open(p, 0, &s, &eb) == BW_OK);
+    CHECK(bw_store_begin(s, &eb) == BW_OK);
+    put_beaconwatch(s, "w1", T0, now - 2 * HOUR_US, 0.95, 1);
+    put_beaconwatch(s, "w2", T0, now - 2 * HOUR_US, 0.75, 1);
+    put_beaconwatch(s, "w3", T0, now - 2 * HOUR_US, 0.55, 1);
+    put_beaconwatch(s, "w4", T0, now - 2 * HOUR_US, 0.99, 0);  /* not alerting */
+    put_beaconwatch(s, "w5", T0, now - 30 * HOUR_US, 0.99, 1); /* ingested too early */
+    CHECK(bw_store_commit(s, &eb) == BW_OK);
+    bw_alert_opts bwo = {now, 0, 0, 0, 0, 1};
+    memset(&x, 0, sizeof x);
+    CHECK(bw_alerts_run(s, &bwo, on_alert, &x, &added, &old, &eb) == BW_OK);
+    CHECK(x.n == 3 && added == 3 && old == 0);
+    CHECK(x.bw_high == 1 && x.bw_medium == 1 && x.bw_low == 1);
+    memset(&x, 0, sizeof x);
+    CHECK(bw_alerts_run(s, &bwo, on_alert, &x, &added, &old, &eb) == BW_OK);
+    CHECK(x.n == 0 && old == 3);
+    bw_store_close(s);
+    rm_store(p);
+}
 
 static int on_off(void *ctx, const bw_offset *o)
 {
@@ -612,6 +683,7 @@ int main(void)
     test_versions();
     test_sampler();
     test_alerts();
+    test_alerts_beaconwatch();
     test_offsets();
     test_segments();
     rmdir(dir);
