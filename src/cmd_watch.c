@@ -669,7 +669,8 @@ static int add_rule_names(watch *w, const char *arg)
     snprintf(buf, sizeof buf, "%s", arg);
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         if (strcmp(tok, "all") == 0) {
-            if (add_rule_names(w, "elastic") || add_rule_names(w, "sentinel"))
+            if (add_rule_names(w, "elastic") || add_rule_names(w, "sentinel") ||
+                add_rule_names(w, "beaconwatch"))
                 return -1;
             continue;
         }

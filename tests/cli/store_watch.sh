@@ -87,7 +87,7 @@ expect "crash store == clean store (findings)" "$(md5sum <"$TMP/clean.nd")" "$(m
 # Every segment once: the stores hold the same byte ranges.
 segs() { "$BW" status --store "$1/s.db" -o json | jq -c '[.findings, .sampled_records, .files_followed]'; }
 expect "same sample and files" "$(segs "$clean")" "$(segs "$crash")"
-expect "no finding twice" 0 "$("$BW" findings --store "$crash/s.db" -o ndjson | jq -r '"\(.["@timestamp"] // .TimeGenerated) \(.host.name // .SrcIpAddr) \(.process.name // .DstIpAddr) \(.DstPortNumber)"' | sort | uniq -d | wc -l)"
+expect "no finding twice" 0 "$("$BW" findings --store "$crash/s.db" -o ndjson | jq -r '"\(.["@timestamp"] // .TimeGenerated) \(.host.name // .SrcIpAddr) \(.process.name // .DstIpAddr) \(.DstPortNumber) \(.group // "" | tostring)"' | sort | uniq -d | wc -l)"
 runs_of() { "$BW" status --store "$1/s.db" -o json | jq -c '[.rules[] | {rule, last_run_now, findings}]'; }
 alerts_of() { "$BW" alerts --list --store "$1/s.db" -o ndjson | jq -c 'del(."@timestamp")' | sort | md5sum; }
 na=$("$BW" alerts --list --store "$clean/s.db" -o ndjson | wc -l)
