@@ -114,6 +114,21 @@ static void str(bw_sbuf *b, const char *s)
     bw_sbuf_cat(b, "\"");
 }
 
+/* The alert's host, process and (when known) source of its finding. */
+static void entities(bw_sbuf *b, const cand *c)
+{
+    bw_sbuf_cat(b, ",\"host\":{\"name\":");
+    str(b, c->host);
+    bw_sbuf_cat(b, "},\"process\":{\"name\":");
+    str(b, c->process);
+    bw_sbuf_cat(b, "}");
+    if (c->source_ip[0]) {
+        bw_sbuf_cat(b, ",\"source\":{\"ip\":");
+        str(b, c->source_ip);
+        bw_sbuf_cat(b, "}");
+    }
+}
+
 /* The Elastic alert document (a flattened Kibana signal). */
 static int elastic_doc(bw_sbuf *b, const char *name, const cand *c, int64_t created)
 {
@@ -130,16 +145,8 @@ static int elastic_doc(bw_sbuf *b, const char *name, const cand *c, int64_t crea
     bw_sbuf_cat(b, t);
     bw_sbuf_cat(b, "\",\"kibana.alert.ancestors\":[{\"id\":");
     str(b, c->id);
-    bw_sbuf_cat(b, ",\"index\":\"" ELASTIC_INDEX "\"}],\"host\":{\"name\":");
-    str(b, c->host);
-    bw_sbuf_cat(b, "},\"process\":{\"name\":");
-    str(b, c->process);
-    bw_sbuf_cat(b, "}");
-    if (c->source_ip[0]) {
-        bw_sbuf_cat(b, ",\"source\":{\"ip\":");
-        str(b, c->source_ip);
-        bw_sbuf_cat(b, "}");
-    }
+    bw_sbuf_cat(b, ",\"index\":\"" ELASTIC_INDEX "\"}]");
+    entities(b, c);
     bw_sbuf_cat(b, ",\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":{\"id\":\"TA0011\","
            "\"name\":\"Command and Control\","
            "\"reference\":\"https://attack.mitre.org/tactics/TA0011/\"},"
@@ -203,16 +210,7 @@ static int bw_doc(bw_sbuf *b, const cand *c, int64_t created)
             bw_sbuf_put(b, v, (size_t)(e + 1 - v));
         }
     }
-    bw_sbuf_cat(b, ",\"host\":{\"name\":");
-    str(b, c->host);
-    bw_sbuf_cat(b, "},\"process\":{\"name\":");
-    str(b, c->process);
-    bw_sbuf_cat(b, "}");
-    if (c->source_ip[0]) {
-        bw_sbuf_cat(b, ",\"source\":{\"ip\":");
-        str(b, c->source_ip);
-        bw_sbuf_cat(b, "}");
-    }
+    entities(b, c);
     bw_sbuf_cat(b, ",\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":{\"id\":\"TA0011\","
            "\"name\":\"Command and Control\","
            "\"reference\":\"https://attack.mitre.org/tactics/TA0011/\"},"

@@ -2,6 +2,7 @@
  * parsing and canonical printing (RFC 5952), CIDR prefixes. Hand-written
  * because inet_pton needs a NUL-terminated copy per field. */
 #include "beaconwatch/bw_record.h"
+#include "util_hex.h"
 
 #include <string.h>
 
@@ -46,17 +47,6 @@ static int parse_v4(const char *s, size_t n, uint8_t out[4])
     return p == end ? 0 : -1;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int parse_v6(const char *s, size_t n, uint8_t out[16])
 {
     uint16_t words[8];
@@ -74,7 +64,7 @@ static int parse_v6(const char *s, size_t n, uint8_t out[16])
         int nd = 0, h;
         if (nw >= 8)
             return -1;
-        while (i < n && (h = hexval(s[i])) >= 0) {
+        while (i < n && (h = bw_hexval(s[i])) >= 0) {
             v = v * 16 + (unsigned)h;
             if (++nd > 4)
                 return -1;

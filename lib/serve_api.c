@@ -321,18 +321,28 @@ out:
     return st;
 }
 
-static int top_processes(req *r)
+/* The beaconing findings of the request's filters counted per process
+ * (findings, distinct hosts), sorted by cmp: the treemap and the table. */
+static int process_counts(req *r, crows *t, int (*cmp)(const void *, const void *))
 {
     bw_dash_filter f;
-    crows t = {0};
     int st;
     if ((st = filter_params(r, &f, 6 * HOUR_US)))
         return st;
     f.only_alert = 1;
-    if ((st = counts(r, &f, BW_DASH_BY_PROCESS, 0, &t)))
+    if ((st = counts(r, &f, BW_DASH_BY_PROCESS, 0, t)))
+        return st;
+    if (t->n)
+        qsort(t->v, t->n, sizeof *t->v, cmp);
+    return 0;
+}
+
+static int top_processes(req *r)
+{
+    crows t = {0};
+    int st;
+    if ((st = process_counts(r, &t, by_findings)))
         goto out;
-    if (t.n)
-        qsort(t.v, t.n, sizeof *t.v, by_findings);
     int64_t total = 0, rest = 0;
     for (size_t i = 0; i < t.n; i++) {
         total += t.v[i].findings;
@@ -356,16 +366,10 @@ out:
 
 static int hosts_affected(req *r)
 {
-    bw_dash_filter f;
     crows t = {0};
     int st;
-    if ((st = filter_params(r, &f, 6 * HOUR_US)))
-        return st;
-    f.only_alert = 1;
-    if ((st = counts(r, &f, BW_DASH_BY_PROCESS, 0, &t)))
+    if ((st = process_counts(r, &t, by_distinct)))
         goto out;
-    if (t.n)
-        qsort(t.v, t.n, sizeof *t.v, by_distinct);
     bw_sbuf_cat(r->o, "{\"rows\":[");
     for (size_t i = 0; i < t.n && i < TABLE_ROWS; i++) {
         bw_sbuf_cat(r->o, i ? ",{\"process\":" : "{\"process\":");

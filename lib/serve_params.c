@@ -10,21 +10,11 @@
 #include <strings.h>
 
 #include "beaconwatch/bw_record.h"
+#include "util_hex.h"
 
 /* The parameters of every endpoint (docs/api.md). */
 static const char *const known[] = {"from",  "to",    "host",   "process", "rule", "step",
                                     "alert", "limit", "offset", "sort",    "id"};
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes s[0..n) into out (cap bytes with the NUL). Returns the length,
  * -1 for a bad escape or a control byte, -2 when too long. */
@@ -37,7 +27,7 @@ static long decode(const char *s, size_t n, char *out, size_t cap)
             c = ' ';
         } else if (c == '%') {
             int hi, lo;
-            if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+            if (i + 2 >= n || (hi = bw_hexval(s[i + 1])) < 0 || (lo = bw_hexval(s[i + 2])) < 0)
                 return -1;
             c = (unsigned char)(hi * 16 + lo);
             i += 2;

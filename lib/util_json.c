@@ -5,6 +5,7 @@
  * walking is iterative with explicit depth caps, so hostile nesting cannot
  * exhaust the stack. */
 #include "util_json.h"
+#include "util_hex.h"
 
 #include <string.h>
 
@@ -21,17 +22,6 @@ static uint32_t fnv(uint32_t h, const char *s, size_t n)
 static int is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static size_t skip_ws(const char *s, size_t n, size_t i, uint32_t *nl)
@@ -83,7 +73,7 @@ static int string_rest(const char *s, size_t n, size_t *pi, uint8_t *esc)
             for (size_t k = i + 2; k < i + 6; k++) {
                 if (k >= n)
                     goto incomplete;
-                if (hexval(s[k]) < 0)
+                if (bw_hexval(s[k]) < 0)
                     goto syntax;
             }
             i += 6;
@@ -559,7 +549,7 @@ static long hex4(const char *s)
 {
     long v = 0;
     for (int k = 0; k < 4; k++) {
-        int x = hexval(s[k]);
+        int x = bw_hexval(s[k]);
         if (x < 0)
             return -1;
         v = v * 16 + x;
