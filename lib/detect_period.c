@@ -98,37 +98,63 @@ static double quant(const double *v, size_t n, double q)
     return v[i] + f * (v[i + 1] - v[i]);
 }
 
-/* How unlikely an operator would configure sleep P: distance to the
- * nearest multiple of a round step (in hundredths of P), plus a little for
- * finer steps (more multiples). */
-static double nice_p(double p)
+/* Operators configure round values: a sleep of 300 s or 5 min, not 315 s;
+ * a jitter of 20 %, not 23 %. Every band [a, b] of uniform sleeps fits all
+ * three jitter models, each with its own (S, J), so the reading picked is
+ * the most probable one under a prior over round settings: the cost of a
+ * reading is its negative log-likelihood given the estimate's standard
+ * error (0.5 z^2) plus the cost of naming the value (the log of the
+ * multiplier of a round unit, so that 21 x 15 s costs more than 5 min),
+ * or a flat cost for an arbitrary value when nothing round is near. */
+#define ARBITRARY_COST 6.0
+
+static double round_cost(double x, double sd, const double *unit, const double *ucost,
+                         size_t nunit)
 {
-    static const double steps[] = {1, 5, 10, 15, 30, 60, 300, 600, 900, 1800, 3600, 21600,
-                                   43200, 86400};
-    double best = 1e300;
-    for (size_t i = 0; i < sizeof steps / sizeof *steps && steps[i] <= p * 1.05; i++) {
-        double m = floor(p / steps[i] + 0.5);
-        if (m < 1)
-            m = 1;
-        double c = fabs(p - m * steps[i]) / p / 0.01 + 0.3 * log10(m);
+    double best = ARBITRARY_COST;
+    for (size_t i = 0; i < nunit; i++) {
+        double k = floor(x / unit[i] + 0.5);
+        if (k < 1)
+            k = 1;
+        double z = (x - k * unit[i]) / sd;
+        double c = 0.5 * z * z + log(k) + ucost[i];
         if (c < best)
             best = c;
     }
     return best;
 }
 
-/* The same for a jitter fraction: 50 % and 25 % are commoner than 35 %. */
-static double nice_j(double j)
+/* Sleep units: seconds up to a minute, then minutes, quarter and half
+ * hours, hours, a quarter and half a day, a day. A unit of 1 s only for
+ * short sleeps (its multiplier grows with the sleep anyway). */
+static double sleep_cost(double p, double sd)
 {
-    static const double steps[] = {0.5, 0.25, 0.1, 0.05};
-    static const double pen[] = {0, 0.3, 0.5, 1.0};
-    double best = 1e300;
-    for (int i = 0; i < 4; i++) {
-        double c = fabs(j - floor(j / steps[i] + 0.5) * steps[i]) / 0.01 + pen[i];
+    static const double unit[] = {1, 5, 10, 15, 30, 60, 300, 600, 900, 1800, 3600, 21600,
+                                  43200, 86400};
+    static const double ucost[] = {0.5, 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    return round_cost(p, sd, unit, ucost, sizeof unit / sizeof *unit);
+}
+
+/* Jitter in percent: tens first, then fives, then any whole percent; above
+ * half the sleep rarely (a sleep of 1 h "+ up to 100 %" reads better as
+ * 2 h shortened by up to 50 %). */
+static double jitter_cost(double j, double sd)
+{
+    static const double unit[] = {0.1, 0.05, 0.01};
+    static const double ucost[] = {0, 0.7, 2.3};
+    if (j < 0.5 * sd)
+        return 0; /* no jitter */
+    double best = ARBITRARY_COST;
+    for (size_t i = 0; i < 3; i++) {
+        double k = floor(j / unit[i] + 0.5);
+        if (k < 1)
+            continue;
+        double z = (j - k * unit[i]) / sd;
+        double c = 0.5 * z * z + ucost[i];
         if (c < best)
             best = c;
     }
-    return best;
+    return j > 0.6 + sd ? best + 1.5 : best;
 }
 
 /* Log-likelihood of the sorted gaps g (n) when sleeps are uniform on
@@ -299,7 +325,9 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
         e->nsingles = ns;
     }
     double width = b - a;
-    double se = width / (double)(ns + 1) + 0.01 * mu / sqrt((double)ns);
+    /* an edge read from the (k + 1)-th order statistic is off by about
+     * sqrt(k + 1) spacings */
+    double se = sqrt((double)(k + 1)) * width / (double)(ns + 1) + 0.01 * mu / sqrt((double)ns);
 
     if (width < 0.03 * b) {
         e->model = BW_JM_NONE;
@@ -308,18 +336,20 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
         e->s_lo = e->sleep_s - 2 * se;
         e->s_hi = e->sleep_s + 2 * se;
     } else {
-        /* the band [a, b] fits all three models; operators configure round
-         * sleeps and jitter percentages, so take the roundest reading */
+        /* the band [a, b] fits all three models; take the most probable
+         * reading under the prior over round settings (see round_cost);
+         * Cobalt Strike's model, the most common, is cheaper by ln 2 */
         double P[3] = {b, (a + b) / 2, a};
         double J[3] = {width / b, width / (a + b), width / a};
+        double SE[3] = {se, se / sqrt(2.0), se};
         int best = 0;
         double bestc = 1e300;
         for (int m = 0; m < 3; m++) {
-            /* ties and near-ties go to Cobalt Strike's model, the most
-             * common one */
-            double c = nice_p(P[m]) + nice_j(J[m]) + (m ? 0.5 : 0);
             if (J[m] > 1.0)
-                c += 100;
+                continue;
+            double sd = SE[m] > 0.002 * P[m] ? SE[m] : 0.002 * P[m];
+            double c = sleep_cost(P[m], sd) + jitter_cost(J[m], sqrt(2.0) * sd / P[m]) +
+                       (m ? 0.6931 : 0);
             if (c < bestc - 1e-9) {
                 bestc = c;
                 best = m;

@@ -102,6 +102,16 @@ static void test_models(void)
         }
     }
     check_est("10 s, cs 20 %", BW_JM_CS, 10, 0.2, 0.1, 0, 3600 * 4);
+    /* bands that every model fits, each with a different (S, J): the
+     * roundest reading must win (300 s at 5 %, not 315 s at 10 %; 300 s at
+     * 20 %, not 240 s at 50 %; 900 s + 50 %, not 1,125 s at 20 %) */
+    check_est("300 s, symmetric 5 %", BW_JM_SYM, 300, 0.05, 0.05, 0, 300.0 * 200);
+    check_est("1800 s, symmetric 5 %", BW_JM_SYM, 1800, 0.05, 0.05, 0, 1800.0 * 200);
+    check_est("300 s, symmetric 20 %", BW_JM_SYM, 300, 0.2, 0.05, 0, 300.0 * 200);
+    check_est("12 h, symmetric 10 %", BW_JM_SYM, 43200, 0.1, 0.05, 0, 43200.0 * 200);
+    check_est("900 s, added 50 %", BW_JM_SLIVER, 900, 0.5, 0.05, 0, 900.0 * 200);
+    check_est("60 s, added 50 %", BW_JM_SLIVER, 60, 0.5, 0.05, 0, 60.0 * 200);
+    check_est("2 h, cs 50 %", BW_JM_CS, 7200, 0.5, 0.05, 0, 7200.0 * 200);
     check_est("24 h, cs 10 % over 60 days", BW_JM_CS, 86400, 0.1, 0, 0, 86400.0 * 60);
 }
 
