@@ -315,11 +315,14 @@ static int glob_match(const char *pat, const char *s, size_t n)
 
 /* Groups live in NSHARD shards picked by the top bits of the key's hash, so
  * that merge() and finish() can work on shards in parallel and finish()
- * can sort one shard's events at a time in cache. A group is referred to
- * across shards as (local index << SHARD_BITS | shard). */
+ * can sort one shard's events at a time in cache. Within its shard a group
+ * is named by the word offset of its record in the shard's arena (its
+ * local id: no id -> record array is needed), across shards by
+ * (local id << SHARD_BITS | shard). */
 #define SHARD_BITS 6
 #define NSHARD (1 << SHARD_BITS)
-#define LOCAL_MAX (1u << (31 - SHARD_BITS)) /* groups per shard (REF + 1 < 2^31) */
+#define LOCAL_BITS 25
+#define LOCAL_MAX (1u << LOCAL_BITS) /* words in a shard's arena (REF + 1 < 2^31) */
 #define REF(sh, local) ((uint32_t)(local) << SHARD_BITS | (uint32_t)(sh))
 #define REF_SHARD(ref) ((ref) & (NSHARD - 1))
 #define REF_LOCAL(ref) ((ref) >> SHARD_BITS)
@@ -327,8 +330,8 @@ static int glob_match(const char *pat, const char *s, size_t n)
 #define BLOCK_MAX 4096 /* ... and at most (48 KiB) */
 
 /* One event in a shard's append-only log, 12 bytes: the group (local
- * index), the time in ticks from the instance's epoch, and each
- * direction's bytes code. */
+ * id), the time in ticks from the instance's epoch, and each direction's
+ * bytes code. */
 typedef struct ev {
     uint32_t gid;
     uint32_t t;
@@ -341,36 +344,42 @@ typedef struct evblock {
     ev e[];
 } evblock;
 
-/* A group's record in its shard's arena: these 24 bytes, then the key
- * (padded to 4 bytes), so that a lookup touches one table slot and one
- * record. The kind is the key's first byte ('A' + K_*). */
+/* A group's record in its shard's arena: these 12 bytes, then the key
+ * (padded to 4 bytes; its length follows from its bytes), then for
+ * host_process and src_domain groups one word, the index of the first
+ * event's addresses and port in the shard's aux. A src_dst_port key holds
+ * those itself, so the commonest record (IPv4 pair) is 28 bytes. The kind
+ * is the key's first byte ('A' + K_*). */
 typedef struct group {
-    uint32_t id;    /* local index in the shard */
     uint32_t n;     /* events kept */
     uint32_t first; /* ticks of the first event seen (from the epoch) */
     uint32_t hp;    /* (host, process) group of the first event, REF + 1; 0 none */
-    uint32_t aux;   /* addresses of the first event in the shard's aux (kinds
-                       other than src_dst_port, whose key holds them) */
-    uint16_t keylen;
-    uint16_t dport; /* of the first event; 0xffff none */
 } group;
+
+/* The first event's addresses and destination port of a host_process or
+ * src_domain group. */
+typedef struct gaux {
+    bw_ip src, dst;
+    uint16_t dport; /* 0xffff none */
+} gaux;
 
 typedef struct shard {
     uint32_t *w; /* records (group + key), in 4-byte words */
     size_t wn, wcap;
-    uint32_t *goff; /* local index -> word offset of its record */
-    uint32_t n, cap;
-    uint64_t *table; /* hash high half << 32 | word offset + 1; 0 empty */
+    uint32_t n; /* groups */
+    uint32_t *table; /* 7 bits of the hash << LOCAL_BITS | local id + 1; 0 empty */
     size_t tcap;
-    bw_ip (*aux)[2]; /* source, destination of the first event */
+    gaux *aux;
     uint32_t naux, capaux;
     evblock *head, *tail;
     size_t nev; /* events in the log */
 } shard;
 
-#define GRP(s, i) ((group *)((s)->w + (s)->goff[i]))
+#define GRP(s, local) ((group *)((s)->w + (local)))
 #define BATCH 16
 #define KEY(g) ((char *)((g) + 1))
+#define TAG(hv) ((uint32_t)((hv) >> 32) << LOCAL_BITS) /* hash bits 32..38 */
+#define SLOT_LOCAL(e) (((e) & (LOCAL_MAX - 1)) - 1)
 
 typedef struct counters {
     unsigned long long offered, kept, events, no_addr, no_time, internal_dst, cap_groups,
@@ -474,7 +483,6 @@ static void shard_clear(shard *s)
         free(b);
     }
     free(s->w);
-    free(s->goff);
     free(s->table);
     free(s->aux);
     memset(s, 0, sizeof *s);
@@ -851,18 +859,54 @@ static int kind_of(const shard *s, const group *g)
     return KEY(g)[0] - 'A';
 }
 
+/* Keys are self-delimiting (see put_ip, put_name), so records need not
+ * store their length. */
+static size_t key_len(const char *k)
+{
+    size_t n = 1;
+    switch (k[0] - 'A') {
+    case K_SDP:
+        n += k[n] == 4 ? 5 : 17;
+        n += k[n] == 4 ? 5 : 17;
+        return n + 2;
+    case K_HP:
+        n += 1 + (size_t)(unsigned char)k[n];
+        return n + 1 + (size_t)(unsigned char)k[n];
+    default:
+        n += k[n] == 4 ? 5 : 17;
+        return n + 1 + (size_t)(unsigned char)k[n];
+    }
+}
+
+static size_t rec_words_of(int kind, size_t klen)
+{
+    return sizeof(group) / 4 + (klen + 3) / 4 + (kind != K_SDP);
+}
+
+/* Words of g's record: the step to the next record in the arena. */
+static uint32_t rec_words(const group *g)
+{
+    return (uint32_t)rec_words_of(KEY(g)[0] - 'A', key_len(KEY(g)));
+}
+
+/* The aux index word of a host_process or src_domain record. */
+static uint32_t *aux_idx(const group *g)
+{
+    return (uint32_t *)(g + 1) + (key_len(KEY(g)) + 3) / 4;
+}
+
 static int table_grow(const bwrule *r, shard *s)
 {
     size_t ncap = s->tcap ? s->tcap * 2 : 256;
-    uint64_t *t = calloc(ncap, sizeof *t);
+    uint32_t *t = calloc(ncap, sizeof *t);
     if (!t)
         return BW_ERR_NOMEM;
     for (size_t i = 0; i < s->tcap; i++) {
-        uint64_t e = s->table[i];
+        uint32_t e = s->table[i];
         if (!e)
             continue;
-        const group *g = (const group *)(s->w + (uint32_t)e - 1);
-        uint64_t hv = siphash13(r->k0, r->k1, KEY(g), g->keylen);
+        const group *g = GRP(s, SLOT_LOCAL(e));
+        uint64_t hv = siphash13(r->k0, r->k1, KEY(g), key_len(KEY(g)));
         size_t h = hv & (ncap - 1);
         while (t[h])
             h = (h + 1) & (ncap - 1);
@@ -876,42 +920,36 @@ static int table_grow(const bwrule *r, shard *s)
 
 /* The group of key (hash hv, created when new) in shard s; NULL when a
  * group cap is hit (counted in *capped) or on ENOMEM (*err set). The table
- * holds the upper half of each key's hash and the record's offset, so a
+ * holds 7 more bits of each key's hash next to the record's offset, so a
  * probe rarely touches a record in vain and a hit touches one. `ngroups`
  * is the count checked against max_groups (merge passes its own). The
- * returned pointer is valid until the next call on the same shard. */
+ * returned pointer is valid until the next call on the same shard; *local
+ * is the group's local id. */
 static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key,
                          size_t klen, size_t *ngroups, size_t max_groups,
-                         unsigned long long *capped, int *err)
+                         unsigned long long *capped, uint32_t *local, int *err)
 {
     if ((s->n + 1) * 4 > s->tcap * 3 && table_grow(r, s)) {
         *err = BW_ERR_NOMEM;
         return NULL;
     }
-    uint64_t tag = hv & 0xffffffff00000000ULL;
+    uint32_t tag = TAG(hv);
     size_t h = hv & (s->tcap - 1);
     for (; s->table[h]; h = (h + 1) & (s->tcap - 1)) {
-        uint64_t e = s->table[h];
-        if ((e & 0xffffffff00000000ULL) != tag)
+        uint32_t e = s->table[h];
+        if ((e & ~(LOCAL_MAX - 1)) != tag)
             continue;
-        group *g = (group *)(s->w + (uint32_t)e - 1);
-        if (g->keylen == klen && !memcmp(KEY(g), key, klen))
+        group *g = GRP(s, SLOT_LOCAL(e));
+        if (KEY(g)[0] == key[0] && key_len(KEY(g)) == klen && !memcmp(KEY(g), key, klen)) {
+            *local = SLOT_LOCAL(e);
             return g;
+        }
     }
-    size_t words = (sizeof(group) + klen + 3) / 4;
-    if (*ngroups >= max_groups || s->n + 1 >= LOCAL_MAX || s->wn + words >= UINT32_MAX) {
+    size_t words = rec_words_of(key[0] - 'A', klen);
+    /* local id + 1 must fit in LOCAL_BITS */
+    if (*ngroups >= max_groups || s->wn + words >= LOCAL_MAX - 1) {
         (*capped)++;
         return NULL;
-    }
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap + s->cap / 2 : 64;
-        uint32_t *ng = realloc(s->goff, nc * sizeof *ng);
-        if (!ng) {
-            *err = BW_ERR_NOMEM;
-            return NULL;
-        }
-        s->goff = ng;
-        s->cap = (uint32_t)nc;
     }
     if (s->wn + words > s->wcap) {
         size_t nc = s->wcap ? s->wcap + s->wcap / 2 : 1024;
@@ -925,17 +963,16 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
         s->w = nw;
         s->wcap = nc;
     }
-    group *g = (group *)(s->w + s->wn);
+    group *g = GRP(s, s->wn);
     memset(g, 0, words * 4);
-    g->id = s->n;
-    g->keylen = (uint16_t)klen;
     g->first = UINT32_MAX;
-    g->dport = 0xffff;
-    g->aux = UINT32_MAX;
     memcpy(KEY(g), key, klen);
-    s->goff[s->n++] = (uint32_t)s->wn;
-    s->table[h] = tag | (uint64_t)(s->wn + 1);
+    if (key[0] - 'A' != K_SDP)
+        *aux_idx(g) = UINT32_MAX;
+    *local = (uint32_t)s->wn;
+    s->table[h] = tag | (uint32_t)(s->wn + 1);
     s->wn += words;
+    s->n++;
     (*ngroups)++;
     return g;
 }
@@ -1001,7 +1038,7 @@ static size_t canon_key(const char *k, size_t kl, char *out)
     return o + kl - i;
 }
 
-/* Source and destination of the group's first event. */
+/* Source, destination and destination port of the group's first event. */
 static bw_ip gsrc(const shard *s, const group *g)
 {
     bw_ip ip;
@@ -1009,7 +1046,12 @@ static bw_ip gsrc(const shard *s, const group *g)
         get_ip(KEY(g) + 1, &ip);
         return ip;
     }
-    return s->aux[g->aux][0];
+    uint32_t a = *aux_idx(g);
+    if (a == UINT32_MAX) {
+        memset(&ip, 0, sizeof ip);
+        return ip;
+    }
+    return s->aux[a].src;
 }
 
 static bw_ip gdst(const shard *s, const group *g)
@@ -1020,27 +1062,46 @@ static bw_ip gdst(const shard *s, const group *g)
         get_ip(k + (k[0] == 4 ? 5 : 17), &ip);
         return ip;
     }
-    return s->aux[g->aux][1];
+    uint32_t a = *aux_idx(g);
+    if (a == UINT32_MAX) {
+        memset(&ip, 0, sizeof ip);
+        return ip;
+    }
+    return s->aux[a].dst;
 }
 
-/* Records the first event's addresses of a group (not src_dst_port). */
-static int set_ips(shard *s, group *g, const bw_ip *src, const bw_ip *dst)
+static unsigned gport(const shard *s, const group *g)
+{
+    if (kind_of(s, g) == K_SDP) {
+        const unsigned char *k = (const unsigned char *)KEY(g);
+        size_t kl = key_len(KEY(g));
+        return (unsigned)k[kl - 2] << 8 | k[kl - 1];
+    }
+    uint32_t a = *aux_idx(g);
+    return a == UINT32_MAX ? 0xffff : s->aux[a].dport;
+}
+
+/* Records the first event's addresses and port of a group (not
+ * src_dst_port, whose key holds them). */
+static int set_ips(shard *s, group *g, const bw_ip *src, const bw_ip *dst, uint16_t dport)
 {
     if (kind_of(s, g) == K_SDP)
         return 0;
-    if (g->aux == UINT32_MAX) {
+    uint32_t *a = aux_idx(g);
+    if (*a == UINT32_MAX) {
         if (s->naux == s->capaux) {
             size_t nc = s->capaux ? s->capaux * 2 : 64;
-            bw_ip(*na)[2] = realloc(s->aux, nc * sizeof *na);
+            gaux *na = realloc(s->aux, nc * sizeof *na);
             if (!na)
                 return BW_ERR_NOMEM;
             s->aux = na;
             s->capaux = (uint32_t)nc;
         }
-        g->aux = s->naux++;
+        *a = s->naux++;
     }
-    s->aux[g->aux][0] = *src;
-    s->aux[g->aux][1] = *dst;
+    s->aux[*a].src = *src;
+    s->aux[*a].dst = *dst;
+    s->aux[*a].dport = dport;
     return 0;
 }
 
@@ -1077,10 +1138,10 @@ static int flush(bwrule *r)
         const shard *s = &r->sh[po->hv >> (64 - SHARD_BITS)];
         if (!s->tcap)
             continue;
-        uint64_t tag = po->hv & 0xffffffff00000000ULL;
+        uint32_t tag = TAG(po->hv);
         for (size_t h = po->hv & (s->tcap - 1); s->table[h]; h = (h + 1) & (s->tcap - 1)) {
-            if ((s->table[h] & 0xffffffff00000000ULL) == tag) {
-                __builtin_prefetch(s->w + (uint32_t)s->table[h] - 1);
+            if ((s->table[h] & ~(LOCAL_MAX - 1)) == tag) {
+                __builtin_prefetch(GRP(s, SLOT_LOCAL(s->table[h])));
                 break;
             }
         }
@@ -1091,19 +1152,19 @@ static int flush(bwrule *r)
         const struct pend_rec *pr = &r->prec[po->rec];
         int si = (int)(po->hv >> (64 - SHARD_BITS));
         shard *s = &r->sh[si];
+        uint32_t local;
         group *g = find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, &r->ngroups,
-                              r->max_groups, &r->c.cap_groups, &err);
+                              r->max_groups, &r->c.cap_groups, &local, &err);
         if (!g)
             continue;
         if (g->first == UINT32_MAX) {
-            if ((err = set_ips(s, g, &pr->src, &pr->dst)))
+            if ((err = set_ips(s, g, &pr->src, &pr->dst, pr->dport)))
                 break;
             g->first = pr->off;
-            g->dport = pr->dport;
             g->hp = po->kind == K_HP ? 0 : hp[po->rec];
         }
         if (po->kind == K_HP)
-            hp[po->rec] = REF(si, g->id) + 1;
+            hp[po->rec] = REF(si, local) + 1;
         if (g->n >= r->max_events_group || r->c.events >= r->max_events) {
             r->c.cap_events++;
             continue;
@@ -1113,7 +1174,7 @@ static int flush(bwrule *r)
             err = BW_ERR_NOMEM;
             break;
         }
-        e->gid = g->id;
+        e->gid = local;
         e->t = pr->off;
         e->sb = pr->sb;
         e->db = pr->db;
@@ -1212,15 +1273,37 @@ static int add(void *st, const bw_record *rec)
 /* Merging one shard of `from` into the same shard of `into` (the same key
  * hashes to the same shard in every clone, which share the hash seed).
  * Shards are independent, so two threads take them in turn. */
+/* from's local id -> into's (UINT32_MAX: dropped at the cap), kept for the
+ * host_process groups only, in from's order, until every shard is merged */
+typedef struct lmap {
+    uint32_t from, into;
+} lmap;
+
 typedef struct merge_job {
     bwrule *into, *from;
-    uint32_t *map[NSHARD];  /* from's local index -> into's, UINT32_MAX dropped */
+    lmap *hpmap[NSHARD];
+    uint32_t nhpmap[NSHARD];
     unsigned long long cap_groups, cap_events, time_range, events;
     size_t group_budget; /* max_groups - into's groups before the merge */
     _Atomic int next;
     int err;
     pthread_mutex_t mu;
 } merge_job;
+
+static uint32_t hpmap_find(const merge_job *j, uint32_t ref)
+{
+    const lmap *m = j->hpmap[REF_SHARD(ref)];
+    size_t lo = 0, hi = j->nhpmap[REF_SHARD(ref)];
+    uint32_t want = REF_LOCAL(ref);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m[mid].from < want)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < j->nhpmap[REF_SHARD(ref)] && m[lo].from == want ? m[lo].into : UINT32_MAX;
+}
 
 static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned long long *ce,
                        unsigned long long *tr, unsigned long long *evn, size_t *budget)
@@ -1229,24 +1312,38 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
     shard *s = &into->sh[si], *fs = &from->sh[si];
     int err = 0;
     int64_t delta = from->epoch == INT64_MIN ? 0 : from->epoch - into->epoch;
-    uint32_t *map = malloc((fs->n + 1) * sizeof *map);
+    /* from's local id (a word offset) -> into's; set at record starts */
+    uint32_t *map = malloc((fs->wn + 1) * sizeof *map);
+    size_t caphp = 0;
     if (!map)
         return BW_ERR_NOMEM;
-    j->map[si] = map;
-    for (uint32_t i = 0; i < fs->n; i++) {
-        group *fg = GRP(fs, i);
-        uint64_t hv = siphash13(into->k0, into->k1, KEY(fg), fg->keylen);
+    for (uint32_t o = 0, step; o < fs->wn; o += step) {
+        group *fg = GRP(fs, o);
+        size_t kl = key_len(KEY(fg));
+        step = (uint32_t)rec_words_of(KEY(fg)[0] - 'A', kl);
+        uint64_t hv = siphash13(into->k0, into->k1, KEY(fg), kl);
         size_t mine = 0;
-        group *g = find_group(into, s, hv, KEY(fg), fg->keylen, &mine, *budget,
-                              cg, &err);
-        if (!g) {
-            if (err)
-                return err;
-            map[i] = UINT32_MAX;
-            continue;
+        uint32_t gl = UINT32_MAX;
+        group *g = find_group(into, s, hv, KEY(fg), kl, &mine, *budget, cg, &gl, &err);
+        if (err)
+            goto out;
+        map[o] = g ? gl : UINT32_MAX;
+        if (kind_of(fs, fg) == K_HP) {
+            if (j->nhpmap[si] == caphp) {
+                size_t nc = caphp ? caphp * 2 : 64;
+                lmap *nm = realloc(j->hpmap[si], nc * sizeof *nm);
+                if (!nm) {
+                    err = BW_ERR_NOMEM;
+                    goto out;
+                }
+                j->hpmap[si] = nm;
+                caphp = nc;
+            }
+            j->hpmap[si][j->nhpmap[si]++] = (lmap){o, map[o]};
         }
+        if (!g)
+            continue;
         *budget -= mine;
-        map[i] = (uint32_t)(g->id);
         /* the group's first event is the earlier of both (ties: the smaller
          * destination), so the result does not depend on the split */
         int64_t ft = (int64_t)fg->first + delta;
@@ -1258,10 +1355,9 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
         }
         if (take && fg->first != UINT32_MAX) {
             bw_ip fsrc = gsrc(fs, fg), fdst = gdst(fs, fg);
-            if ((err = set_ips(s, g, &fsrc, &fdst)))
-                return err;
+            if ((err = set_ips(s, g, &fsrc, &fdst, (uint16_t)gport(fs, fg))))
+                goto out;
             g->first = ft < 0 ? 0 : ft >= (int64_t)UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)ft;
-            g->dport = fg->dport;
             /* from's reference; translated once every shard is merged */
             g->hp = fg->hp ? (fg->hp | 0x80000000u) : 0;
         }
@@ -1302,10 +1398,12 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
         s->tail = fs->tail;
         fs->head = fs->tail = NULL;
     }
-    /* from's shard is no longer needed (the map is kept): give its memory
-     * back now, so that the peak is not both instances at once */
+    /* from's shard is no longer needed: give its memory back now, so that
+     * the peak is not both instances at once */
     shard_clear(fs);
-    return 0;
+out:
+    free(map);
+    return err;
 }
 
 static void *merge_worker(void *arg)
@@ -1378,14 +1476,13 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
      * `from`: translate them to `into`'s groups */
     for (int si = 0; si < NSHARD; si++) {
         shard *s = &into->sh[si];
-        for (uint32_t i = 0; i < s->n; i++) {
-            uint32_t hp = GRP(s, i)->hp;
-            if (!(hp & 0x80000000u))
+        for (uint32_t o = 0; o < s->wn; o += rec_words(GRP(s, o))) {
+            group *g = GRP(s, o);
+            if (!(g->hp & 0x80000000u))
                 continue;
-            uint32_t ref = (hp & 0x7fffffffu) - 1;
-            uint32_t *map = j->map[REF_SHARD(ref)];
-            uint32_t loc = map ? map[REF_LOCAL(ref)] : UINT32_MAX;
-            GRP(s, i)->hp = loc == UINT32_MAX ? 0 : REF(REF_SHARD(ref), loc) + 1;
+            uint32_t ref = (g->hp & 0x7fffffffu) - 1;
+            uint32_t loc = hpmap_find(j, ref);
+            g->hp = loc == UINT32_MAX ? 0 : REF(REF_SHARD(ref), loc) + 1;
         }
     }
     into->ngroups = 0;
@@ -1411,7 +1508,7 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     into->added |= from->added;
 out:
     for (int si = 0; si < NSHARD; si++)
-        free(j->map[si]);
+        free(j->hpmap[si]);
     free(j);
     clear_data(from);
     memset(&from->c, 0, sizeof from->c);
@@ -1596,7 +1693,7 @@ static const char *benign_match(const bwrule *r, const shard *s, const group *g)
                 ok = dom && glob_match(fc->pat, dom, dl);
                 break;
             case F_DPORT:
-                ok = g->dport == fc->port;
+                ok = gport(s, g) == (unsigned)fc->port;
                 break;
             default:
                 ok = bw_cidr_contains(&fc->cidr, &dst);
@@ -1665,12 +1762,13 @@ static void group_text(const shard *s, const group *g, char *src, size_t sc, cha
         snprintf(dst, dc, "%.*s", (int)(unsigned char)k[il], k + il + 1);
     } else {
         bw_ip_format(&gd, a);
-        if (g->dport == 0xffff)
+        unsigned port = gport(s, g);
+        if (port == 0xffff)
             snprintf(dst, dc, "%s", a);
         else if (gd.family == 6)
-            snprintf(dst, dc, "[%s]:%u", a, g->dport);
+            snprintf(dst, dc, "[%s]:%u", a, port);
         else
-            snprintf(dst, dc, "%s:%u", a, g->dport);
+            snprintf(dst, dc, "%s:%u", a, port);
     }
 }
 
@@ -1716,7 +1814,7 @@ static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
     uint8_t d[SHA256_DIGEST_SIZE];
     sha256_init(&h);
     sha256_update(&h, 12, (const uint8_t *)"beaconwatch");
-    size_t ckl = canon_key(KEY(g), g->keylen, ck);
+    size_t ckl = canon_key(KEY(g), key_len(KEY(g)), ck);
     if (kind == K_DP) { /* 'D', destination (16 bytes), port */
         memmove(ck + 1, ck + 17, ckl - 17);
         ck[0] = (char)('A' + K_DP);
@@ -1766,8 +1864,8 @@ static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
     bw_ip_format(&gd, t1);
     sb_cat(doc, t1);
     sb_cat(doc, "\"");
-    if (g->dport != 0xffff)
-        sb_printf(doc, ",\"port\":%u", g->dport);
+    if (gport(s, g) != 0xffff)
+        sb_printf(doc, ",\"port\":%u", gport(s, g));
     if (kind == K_SD) {
         sb_cat(doc, ",\"domain\":");
         sb_str(doc, dst, strlen(dst));
@@ -2042,7 +2140,7 @@ static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_sr
     }
     for (int si = 0; si < NSHARD; si++) {
         const shard *s = &r->sh[si];
-        for (uint32_t gi = 0; gi < s->n; gi++) {
+        for (uint32_t gi = 0; gi < s->wn; gi += rec_words(GRP(s, gi))) {
             const group *g = GRP(s, gi);
             const char *k = KEY(g);
             int kind = k[0] - 'A';
@@ -2181,9 +2279,9 @@ static void *fin_worker(void *arg)
                 goto out;
             }
         }
-        if (s->n + 1 > offcap) {
+        if (s->wn + 1 > offcap) { /* indexed by local id (word offset) */
             free(off);
-            offcap = s->n + 1 + s->n / 4;
+            offcap = s->wn + 1 + s->wn / 4;
             if (!(off = malloc(offcap * sizeof *off))) {
                 offcap = 0;
                 err = BW_ERR_NOMEM;
@@ -2191,7 +2289,7 @@ static void *fin_worker(void *arg)
             }
         }
         size_t pos = 0;
-        for (uint32_t i = 0; i < s->n; i++) {
+        for (uint32_t i = 0; i < s->wn; i += rec_words(GRP(s, i))) {
             off[i] = pos;
             pos += GRP(s, i)->n;
         }
@@ -2205,7 +2303,7 @@ static void *fin_worker(void *arg)
         }
         s->head = s->tail = NULL;
         /* off[i] is now the end of group i's events */
-        for (uint32_t i = 0; i < s->n; i++) {
+        for (uint32_t i = 0; i < s->wn; i += rec_words(GRP(s, i))) {
             group *g = GRP(s, i);
             if (g->n < (uint32_t)r->min_beats)
                 continue;
@@ -2224,7 +2322,7 @@ static void *fin_worker(void *arg)
             memset(&x, 0, sizeof x);
             x.ref = REF(si, i);
             x.key = KEY(g);
-            x.keylen = g->keylen;
+            x.keylen = key_len(KEY(g));
             /* q >= p: a group with p above fdr can never be reported, so its
              * sleep and jitter are not worth estimating (unless --all) */
             if (!bw_period_estimate(t, n, scratch, j->p_max, &x.est) ||
@@ -2494,7 +2592,7 @@ static size_t state_bytes(const bwrule *r)
     size_t bytes = sizeof *r;
     for (int si = 0; si < NSHARD; si++) {
         const shard *s = &r->sh[si];
-        bytes += s->cap * sizeof *s->goff + s->wcap * 4 + s->tcap * 8 +
+        bytes += s->wcap * 4 + s->tcap * sizeof *s->table +
                  s->capaux * sizeof *s->aux;
         for (const evblock *b = s->head; b; b = b->next)
             bytes += sizeof *b + b->cap * sizeof(ev);
@@ -2533,7 +2631,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     j->wlen = (double)(w1 - w0) / 1e6;
     j->p_max = run->all ? 1.0 : r->fdr;
     for (int si = 0; si < NSHARD; si++)
-        for (uint32_t i = 0; i < r->sh[si].n; i++)
+        for (uint32_t i = 0; i < r->sh[si].wn; i += rec_words(GRP(&r->sh[si], i)))
             if (GRP(&r->sh[si], i)->n > j->maxn)
                 j->maxn = GRP(&r->sh[si], i)->n;
     atomic_init(&j->next, 0);
