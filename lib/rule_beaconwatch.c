@@ -23,10 +23,11 @@
 #include "rule_lists.h"
 
 #define TICK_US 4000LL           /* event time unit: 4 ms */
-#define HALF_RANGE 2147483648LL  /* u32 offsets span +-99 days around a group's first event */
+#define HALF_RANGE 2147483648LL  /* a group's first-event time: u32 ticks, +-99 days */
 #define MAX_KEY 600              /* longest interned key */
 #define MAX_NAME 255             /* longest host / process / domain used in a key */
-#define BYTES_UNKNOWN 0xffffu
+#define BYTES_UNKNOWN 0x7ffu     /* 11-bit bytes codes (bytes_code) */
+#define BYTES_TOP 0x7feu
 
 /* The first three are stored groupings; dst_port is computed at finish()
  * from the src_dst_port series of each destination. */
@@ -321,27 +322,41 @@ static int glob_match(const char *pat, const char *s, size_t n)
  * (local id << SHARD_BITS | shard). */
 #define SHARD_BITS 6
 #define NSHARD (1 << SHARD_BITS)
-#define LOCAL_BITS 25
+#define LOCAL_BITS 24
 #define LOCAL_MAX (1u << LOCAL_BITS) /* words in a shard's arena (REF + 1 < 2^31) */
 #define REF(sh, local) ((uint32_t)(local) << SHARD_BITS | (uint32_t)(sh))
 #define REF_SHARD(ref) ((ref) & (NSHARD - 1))
 #define REF_LOCAL(ref) ((ref) >> SHARD_BITS)
 #define BLOCK_MIN 256  /* events in a shard's first log block */
-#define BLOCK_MAX 4096 /* ... and at most (48 KiB) */
+#define BLOCK_MAX 4096 /* ... and at most (32 KiB) */
 
-/* One event in a shard's append-only log, 12 bytes: the group (local
- * id), the time in ticks from the instance's epoch, and each direction's
- * bytes code. */
-typedef struct ev {
-    uint32_t gid;
-    uint32_t t;
-    uint16_t sb, db;
-} ev;
+/* One event in a shard's append-only log is 8 bytes: the group (local id,
+ * 24 bits), the time in ticks from its block's base (18 bits: 17 min),
+ * and each direction's bytes code (11 bits each). A block's base is set
+ * DT_SLACK before its first event, so that events up to 4 min out of order
+ * still fit; the log moves to a new block when time passes the block's
+ * range. An event earlier than the current block's base (a long
+ * connection logged when it ended, files read out of order) goes to the
+ * shard's wide log instead: two words, the absolute ticks and the same
+ * packed word with a zero time. */
+#define EV_GID_SHIFT 40
+#define EV_DT_SHIFT 22
+#define DT_BITS 18
+#define DT_RANGE (1LL << DT_BITS)
+#define DT_SLACK (1LL << 16)
+#define EV_LOW(gid, sb, db) ((uint64_t)(gid) << EV_GID_SHIFT | (uint64_t)(sb) << 11 | (db))
+#define EV_GID(e) ((uint32_t)((e) >> EV_GID_SHIFT))
+#define EV_DT(e) ((int64_t)((e) >> EV_DT_SHIFT) & (DT_RANGE - 1))
+#define EV_BYTES(e) ((e) & ((1u << 22) - 1)) /* sb << 11 | db */
+/* finish() sorts each group's events as (ticks from tmin) << 22 | bytes */
+#define SORT_TIME(k) ((k) >> 22)
+#define SORT_TMAX ((1LL << 42) - 1)
 
 typedef struct evblock {
     struct evblock *next;
-    uint32_t n, cap;
-    ev e[];
+    int64_t base; /* ticks of dt 0 (narrow blocks) */
+    uint32_t n, cap; /* events; words (narrow: 1 per event, wide: 2) */
+    uint64_t e[];
 } evblock;
 
 /* A group's record in its shard's arena: these 12 bytes, then the key
@@ -371,8 +386,9 @@ typedef struct shard {
     size_t tcap;
     gaux *aux;
     uint32_t naux, capaux;
-    evblock *head, *tail;
-    size_t nev; /* events in the log */
+    evblock *head, *tail, **tail_link; /* the log; tail_link: the pointer to tail */
+    evblock *whead, *wtail;             /* the wide log (out-of-order events) */
+    size_t nev;                          /* events in both */
 } shard;
 
 #define GRP(s, local) ((group *)((s)->w + (local)))
@@ -383,7 +399,7 @@ typedef struct shard {
 
 typedef struct counters {
     unsigned long long offered, kept, events, no_addr, no_time, internal_dst, cap_groups,
-        cap_events, time_range, out_of_window;
+        cap_events, out_of_order;
 } counters;
 
 typedef struct bwrule {
@@ -411,7 +427,7 @@ typedef struct bwrule {
     /* add() queues BATCH records and looks their groups up together, so
      * that the memory loads of one lookup overlap those of the others */
     struct pend_rec {
-        uint32_t off; /* ticks from the epoch */
+        int64_t ticks;
         uint16_t sb, db, dport;
         bw_ip src, dst;
     } prec[BATCH];
@@ -476,12 +492,18 @@ static void seed(bwrule *r)
     r->k1 = k[1];
 }
 
-static void shard_clear(shard *s)
+static void blocks_free(evblock *b)
 {
-    for (evblock *b = s->head, *nb; b; b = nb) {
+    for (evblock *nb; b; b = nb) {
         nb = b->next;
         free(b);
     }
+}
+
+static void shard_clear(shard *s)
+{
+    blocks_free(s->head);
+    blocks_free(s->whead);
     free(s->w);
     free(s->table);
     free(s->aux);
@@ -829,28 +851,27 @@ static size_t params(const void *st, char *buf, size_t cap)
 
 /* ------------------------------------------------------------ add */
 
-/* Bytes in 16 bits: exact below 32768, else 11 significant bits. */
+/* Bytes in 11 bits: exact below 1024, else 6 significant bits (1024 +
+ * 32 per power of two; read back as the middle of the code's range, within
+ * 1.6 %), saturating at 2^42. */
 static uint16_t bytes_code(int64_t v)
 {
     if (v == BW_UNSET || v < 0)
         return BYTES_UNKNOWN;
-    if (v < 32768)
+    if (v < 1024)
         return (uint16_t)v;
     int hb = 63 - __builtin_clzll((unsigned long long)v);
-    int e = hb - 11;
-    if (e - 4 > 15 || (e - 4 == 15 && ((v >> e) & 0x7ff) >= 0x7fe))
-        return 0xfffe;
-    return (uint16_t)(0x8000u | (unsigned)((e - 4) << 11) | (unsigned)((v >> e) & 0x7ff));
+    unsigned c = 1024u + (unsigned)(hb - 10) * 32u + (unsigned)((v >> (hb - 5)) & 31);
+    return (uint16_t)(c > BYTES_TOP ? BYTES_TOP : c);
 }
 
-static double bytes_value(uint16_t c)
+static double bytes_value(unsigned c)
 {
     if (c == BYTES_UNKNOWN)
         return -1;
-    if (c < 32768)
+    if (c < 1024)
         return c;
-    int e = ((c >> 11) & 0xf) + 4;
-    return ldexp((double)(0x800 | (c & 0x7ff)), e);
+    return ldexp(32.5 + (double)((c - 1024) % 32), (int)(c - 1024) / 32 + 5);
 }
 
 static int kind_of(const shard *s, const group *g)
@@ -1105,25 +1126,66 @@ static int set_ips(shard *s, group *g, const bw_ip *src, const bw_ip *dst, uint1
     return 0;
 }
 
-/* Room for one more event at the end of the shard's log. */
-static ev *log_slot(shard *s)
+static evblock *block_new(uint32_t cap, int64_t base)
+{
+    evblock *b = malloc(sizeof *b + cap * sizeof(uint64_t));
+    if (b) {
+        b->next = NULL;
+        b->base = base;
+        b->n = 0;
+        b->cap = cap;
+    }
+    return b;
+}
+
+/* Appends an event (ticks, and low = EV_LOW(...)) to the shard's log;
+ * counts it in *ooo when it goes to the wide log. */
+static int log_put(shard *s, int64_t ticks, uint64_t low, unsigned long long *ooo)
 {
     evblock *b = s->tail;
-    if (!b || b->n == b->cap) {
-        uint32_t cap = b ? (b->cap * 2 > BLOCK_MAX ? BLOCK_MAX : b->cap * 2) : BLOCK_MIN;
-        evblock *nb = malloc(sizeof *nb + cap * sizeof(ev));
-        if (!nb)
-            return NULL;
-        nb->next = NULL;
-        nb->n = 0;
-        nb->cap = cap;
-        if (b)
-            b->next = nb;
-        else
-            s->head = nb;
-        s->tail = b = nb;
+    if (b && ticks >= b->base && ticks - b->base < DT_RANGE && b->n < b->cap) {
+        b->e[b->n++] = low | (uint64_t)(ticks - b->base) << EV_DT_SHIFT;
+        s->nev++;
+        return 0;
     }
-    return &b->e[b->n++];
+    if (b && ticks < b->base) { /* out of order: the wide log */
+        evblock *w = s->wtail;
+        if (!w || w->n + 2 > w->cap) {
+            evblock *nw = block_new(w ? BLOCK_MAX : BLOCK_MIN, 0);
+            if (!nw)
+                return BW_ERR_NOMEM;
+            if (w)
+                w->next = nw;
+            else
+                s->whead = nw;
+            s->wtail = w = nw;
+        }
+        w->e[w->n++] = (uint64_t)ticks;
+        w->e[w->n++] = low;
+        s->nev++;
+        (*ooo)++;
+        return 0;
+    }
+    uint32_t cap = BLOCK_MIN;
+    if (b && b->n == b->cap) {
+        cap = b->cap * 2 > BLOCK_MAX ? BLOCK_MAX : b->cap * 2;
+    } else if (b) { /* time has moved past b: give back its free end */
+        while (cap < b->n && cap < BLOCK_MAX)
+            cap *= 2;
+        evblock *sb = realloc(b, sizeof *b + b->n * sizeof(uint64_t));
+        if (sb) {
+            sb->cap = sb->n;
+            *s->tail_link = s->tail = b = sb;
+        }
+    }
+    evblock *nb = block_new(cap, ticks - DT_SLACK);
+    if (!nb)
+        return BW_ERR_NOMEM;
+    nb->e[nb->n++] = low | (uint64_t)DT_SLACK << EV_DT_SHIFT;
+    s->nev++;
+    s->tail_link = b ? &b->next : &s->head;
+    *s->tail_link = s->tail = nb;
+    return 0;
 }
 
 /* Looks up the groups of the queued records and appends their events:
@@ -1160,7 +1222,8 @@ static int flush(bwrule *r)
         if (g->first == UINT32_MAX) {
             if ((err = set_ips(s, g, &pr->src, &pr->dst, pr->dport)))
                 break;
-            g->first = pr->off;
+            int64_t off = pr->ticks - r->epoch;
+            g->first = off < 0 ? 0 : off >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)off;
             g->hp = po->kind == K_HP ? 0 : hp[po->rec];
         }
         if (po->kind == K_HP)
@@ -1169,22 +1232,20 @@ static int flush(bwrule *r)
             r->c.cap_events++;
             continue;
         }
-        ev *e = log_slot(s);
-        if (!e) {
-            err = BW_ERR_NOMEM;
+        if ((err = log_put(s, pr->ticks, EV_LOW(local, pr->sb, pr->db), &r->c.out_of_order)))
             break;
-        }
-        e->gid = local;
-        e->t = pr->off;
-        e->sb = pr->sb;
-        e->db = pr->db;
         g->n++;
-        s->nev++;
         r->c.events++;
     }
     r->nprec = r->npop = 0;
     r->pkeys_n = 0;
     return err;
+}
+
+/* Microseconds -> ticks, rounded down. */
+static int64_t ticks_of(int64_t us)
+{
+    return us >= 0 ? us / TICK_US : -((-us + TICK_US - 1) / TICK_US);
 }
 
 static int add(void *st, const bw_record *rec)
@@ -1209,20 +1270,14 @@ static int add(void *st, const bw_record *rec)
         r->min_us = rec->ts_us;
     if (rec->ts_us > r->max_us)
         r->max_us = rec->ts_us;
-    int64_t ticks = rec->ts_us >= 0 ? rec->ts_us / TICK_US
-                                    : -((-rec->ts_us + TICK_US - 1) / TICK_US);
+    int64_t ticks = ticks_of(rec->ts_us);
     if (r->epoch == INT64_MIN)
         r->epoch = ticks - HALF_RANGE;
-    int64_t off = ticks - r->epoch;
-    if (off < 0 || off > (int64_t)UINT32_MAX) {
-        r->c.time_range++;
-        return 0;
-    }
     uint16_t sb = bytes_code(rec->src_bytes), db = bytes_code(rec->dst_bytes);
     uint16_t dport = rec->dst_port >= 0 && rec->dst_port <= 65535 ? (uint16_t)rec->dst_port
                                                                      : 0xffff;
     struct pend_rec *pr = &r->prec[r->nprec];
-    pr->off = (uint32_t)off;
+    pr->ticks = ticks;
     pr->sb = sb;
     pr->db = db;
     pr->dport = dport;
@@ -1283,7 +1338,7 @@ typedef struct merge_job {
     bwrule *into, *from;
     lmap *hpmap[NSHARD];
     uint32_t nhpmap[NSHARD];
-    unsigned long long cap_groups, cap_events, time_range, events;
+    unsigned long long cap_groups, cap_events, events;
     size_t group_budget; /* max_groups - into's groups before the merge */
     _Atomic int next;
     int err;
@@ -1306,7 +1361,7 @@ static uint32_t hpmap_find(const merge_job *j, uint32_t ref)
 }
 
 static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned long long *ce,
-                       unsigned long long *tr, unsigned long long *evn, size_t *budget)
+                       unsigned long long *evn, size_t *budget)
 {
     bwrule *into = j->into, *from = j->from;
     shard *s = &into->sh[si], *fs = &from->sh[si];
@@ -1362,41 +1417,40 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
             g->hp = fg->hp ? (fg->hp | 0x80000000u) : 0;
         }
     }
-    /* the events: renumbered, rebased, appended block by block */
-    for (evblock *b = fs->head; b; b = b->next) {
-        uint32_t w = 0;
-        for (uint32_t k = 0; k < b->n; k++) {
-            ev e = b->e[k];
-            uint32_t gi = map[e.gid];
-            int64_t t = (int64_t)e.t + delta;
-            if (gi == UINT32_MAX) {
-                (*ce)++;
-                continue;
+    /* the events: renumbered and appended block by block (their times are
+     * absolute: block bases are ticks, not offsets from an epoch) */
+    for (int wide = 0; wide < 2; wide++) {
+        uint32_t step = wide ? 2 : 1;
+        for (evblock *b = wide ? fs->whead : fs->head; b; b = b->next) {
+            uint32_t w = 0;
+            for (uint32_t k = 0; k < b->n; k += step) {
+                uint64_t e = b->e[k + step - 1];
+                uint32_t gi = map[EV_GID(e)];
+                if (gi == UINT32_MAX || GRP(s, gi)->n >= into->max_events_group) {
+                    (*ce)++;
+                    continue;
+                }
+                GRP(s, gi)->n++;
+                if (wide)
+                    b->e[w++] = b->e[k];
+                b->e[w++] = (e & ((1ULL << EV_GID_SHIFT) - 1)) | (uint64_t)gi << EV_GID_SHIFT;
             }
-            if (t < 0 || t > (int64_t)UINT32_MAX) {
-                (*tr)++;
-                continue;
-            }
-            if (GRP(s, gi)->n >= into->max_events_group) {
-                (*ce)++;
-                continue;
-            }
-            GRP(s, gi)->n++;
-            e.gid = gi;
-            e.t = (uint32_t)t;
-            b->e[w++] = e;
+            b->n = w;
+            (*evn) += w / step;
+            s->nev += w / step;
         }
-        b->n = w;
-        (*evn) += w;
-        s->nev += w;
     }
     if (fs->head) {
-        if (s->tail)
-            s->tail->next = fs->head;
-        else
-            s->head = fs->head;
+        *(s->tail ? &s->tail->next : &s->head) = fs->head;
+        s->tail_link = fs->tail_link == &fs->head ? (s->tail ? &s->tail->next : &s->head)
+                                                   : fs->tail_link;
         s->tail = fs->tail;
         fs->head = fs->tail = NULL;
+    }
+    if (fs->whead) {
+        *(s->wtail ? &s->wtail->next : &s->whead) = fs->whead;
+        s->wtail = fs->wtail;
+        fs->whead = fs->wtail = NULL;
     }
     /* from's shard is no longer needed: give its memory back now, so that
      * the peak is not both instances at once */
@@ -1409,7 +1463,7 @@ out:
 static void *merge_worker(void *arg)
 {
     merge_job *j = arg;
-    unsigned long long cg = 0, ce = 0, tr = 0, evn = 0;
+    unsigned long long cg = 0, ce = 0, evn = 0;
     for (;;) {
         int si = atomic_fetch_add(&j->next, 1);
         if (si >= NSHARD)
@@ -1420,7 +1474,7 @@ static void *merge_worker(void *arg)
         size_t budget = j->group_budget;
         pthread_mutex_unlock(&j->mu);
         size_t before = budget;
-        int err = merge_shard(j, si, &cg, &ce, &tr, &evn, &budget);
+        int err = merge_shard(j, si, &cg, &ce, &evn, &budget);
         pthread_mutex_lock(&j->mu);
         j->group_budget -= before - budget > j->group_budget ? j->group_budget
                                                              : before - budget;
@@ -1433,7 +1487,6 @@ static void *merge_worker(void *arg)
     pthread_mutex_lock(&j->mu);
     j->cap_groups += cg;
     j->cap_events += ce;
-    j->time_range += tr;
     j->events += evn;
     pthread_mutex_unlock(&j->mu);
     return NULL;
@@ -1491,7 +1544,6 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     into->c.events += j->events;
     into->c.cap_groups += j->cap_groups;
     into->c.cap_events += j->cap_events;
-    into->c.time_range += j->time_range;
     /* counters of work done in `from` */
     into->c.offered += from->c.offered;
     into->c.kept += from->c.kept;
@@ -1500,7 +1552,7 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     into->c.internal_dst += from->c.internal_dst;
     into->c.cap_groups += from->c.cap_groups;
     into->c.cap_events += from->c.cap_events;
-    into->c.time_range += from->c.time_range;
+    into->c.out_of_order += from->c.out_of_order;
     if (from->min_us < into->min_us)
         into->min_us = from->min_us;
     if (from->max_us > into->max_us)
@@ -2198,6 +2250,7 @@ out:
 typedef struct fin_job {
     bwrule *r;
     int64_t w0, w1;
+    int64_t tmin; /* ticks of the earliest event kept: time 0 of the sort keys */
     double wlen, p_max;
     size_t maxn;
     _Atomic int next;
@@ -2227,7 +2280,7 @@ static void sort_events(uint64_t *sv, size_t n, uint64_t *tmp)
 {
     size_t cut = 0, k;
     for (k = 1; k < n; k++) {
-        if ((sv[k] >> 32) < (sv[k - 1] >> 32)) {
+        if (SORT_TIME(sv[k]) < SORT_TIME(sv[k - 1])) {
             if (cut)
                 break;
             cut = k;
@@ -2243,7 +2296,7 @@ static void sort_events(uint64_t *sv, size_t n, uint64_t *tmp)
     memcpy(tmp, sv, cut * sizeof *sv);
     size_t i = 0, j = cut, o = 0;
     while (i < cut && j < n)
-        sv[o++] = (tmp[i] >> 32) <= (sv[j] >> 32) ? tmp[i++] : sv[j++];
+        sv[o++] = SORT_TIME(tmp[i]) <= SORT_TIME(sv[j]) ? tmp[i++] : sv[j++];
     while (i < cut)
         sv[o++] = tmp[i++];
 }
@@ -2293,15 +2346,21 @@ static void *fin_worker(void *arg)
             off[i] = pos;
             pos += GRP(s, i)->n;
         }
-        for (evblock *b = s->head, *nb; b; b = nb) {
-            nb = b->next;
-            for (uint32_t k = 0; k < b->n; k++) {
-                const ev *e = &b->e[k];
-                buf[off[e->gid]++] = (uint64_t)e->t << 32 | (uint64_t)e->sb << 16 | e->db;
+        for (int wide = 0; wide < 2; wide++) {
+            for (evblock *b = wide ? s->whead : s->head, *nb; b; b = nb) {
+                nb = b->next;
+                for (uint32_t k = 0; k < b->n; k += wide ? 2 : 1) {
+                    uint64_t e = b->e[k + wide];
+                    int64_t dt = (wide ? (int64_t)b->e[k] : b->base + EV_DT(e)) - j->tmin;
+                    if (dt > SORT_TMAX)
+                        dt = SORT_TMAX;
+                    buf[off[EV_GID(e)]++] = (uint64_t)dt << 22 | EV_BYTES(e);
+                }
+                free(b);
             }
-            free(b);
         }
-        s->head = s->tail = NULL;
+        s->head = s->tail = s->whead = s->wtail = NULL;
+        s->tail_link = NULL;
         /* off[i] is now the end of group i's events */
         for (uint32_t i = 0; i < s->wn; i += rec_words(GRP(s, i))) {
             group *g = GRP(s, i);
@@ -2311,7 +2370,7 @@ static void *fin_worker(void *arg)
             sort_events(sv, g->n, tmp);
             size_t n = 0;
             for (uint32_t k = 0; k < g->n; k++) {
-                int64_t us = (r->epoch + (int64_t)(sv[k] >> 32)) * TICK_US;
+                int64_t us = (j->tmin + (int64_t)SORT_TIME(sv[k])) * TICK_US;
                 if (us < j->w0 || us > j->w1)
                     continue;
                 t[n++] = (double)(us - j->w0) / 1e6;
@@ -2333,11 +2392,11 @@ static void *fin_worker(void *arg)
             if (x.est.estimated || dp_cand) {
                 /* the estimator used scratch: decode the sizes again */
                 for (size_t k = 0, m = 0; k < g->n; k++) {
-                    int64_t us = (r->epoch + (int64_t)(sv[k] >> 32)) * TICK_US;
+                    int64_t us = (j->tmin + (int64_t)SORT_TIME(sv[k])) * TICK_US;
                     if (us < j->w0 || us > j->w1)
                         continue;
-                    scratch[m] = bytes_value((uint16_t)(sv[k] >> 16));
-                    scratch[j->maxn + 1 + m] = bytes_value((uint16_t)sv[k]);
+                    scratch[m] = bytes_value((unsigned)(sv[k] >> 11) & 0x7ff);
+                    scratch[j->maxn + 1 + m] = bytes_value((unsigned)sv[k] & 0x7ff);
                     m++;
                 }
                 byte_stats(scratch, n, &x.smed, &x.sreg);
@@ -2594,8 +2653,9 @@ static size_t state_bytes(const bwrule *r)
         const shard *s = &r->sh[si];
         bytes += s->wcap * 4 + s->tcap * sizeof *s->table +
                  s->capaux * sizeof *s->aux;
-        for (const evblock *b = s->head; b; b = b->next)
-            bytes += sizeof *b + b->cap * sizeof(ev);
+        for (int wide = 0; wide < 2; wide++)
+            for (const evblock *b = wide ? s->whead : s->head; b; b = b->next)
+                bytes += sizeof *b + b->cap * sizeof(uint64_t);
     }
     return bytes;
 }
@@ -2628,6 +2688,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     j->r = r;
     j->w0 = w0;
     j->w1 = w1;
+    j->tmin = ticks_of(r->min_us);
     j->wlen = (double)(w1 - w0) / 1e6;
     j->p_max = run->all ? 1.0 : r->fdr;
     for (int si = 0; si < NSHARD; si++)
@@ -2716,13 +2777,13 @@ static size_t summary(const void *st, char *buf, size_t cap)
                      "offered %llu records, kept %llu (%llu events in %zu groups, %.1f bytes "
                      "per event, %.1f per kept record); no address %llu, no time %llu, "
                      "internal destination %llu, dropped at the group cap %llu, at the event "
-                     "caps %llu, time out of range %llu; tested %llu groups, reported %llu, "
+                     "caps %llu; out of order %llu (kept); tested %llu groups, reported %llu, "
                      "alerts %llu, benign %llu",
                      r->c.offered, r->c.kept, r->c.events, r->ngroups,
                      r->c.events ? (double)bytes / (double)r->c.events : 0.0,
                      r->c.kept ? (double)bytes / (double)r->c.kept : 0.0, r->c.no_addr,
                      r->c.no_time, r->c.internal_dst, r->c.cap_groups, r->c.cap_events,
-                     r->c.time_range, r->tested, r->reported, r->alerts, r->benign_found);
+                     r->c.out_of_order, r->tested, r->reported, r->alerts, r->benign_found);
     return n < 0 ? 0 : (size_t)n;
 }
 
