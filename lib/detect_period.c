@@ -157,27 +157,36 @@ static double jitter_cost(double j, double sd)
     return j > 0.6 + sd ? best + 1.5 : best;
 }
 
-/* Log-likelihood of the sorted gaps g (n) when sleeps are uniform on
- * [a, b] and a beat is missed with probability m: one sleep, two (the
- * triangle on [2a, 2b]) or more (a normal approximation), plus a small
- * floor for stray gaps. */
-static double mix_ll(const double *g, size_t n, size_t stride, double a, double b, double m,
-                     double dmax)
+/* Log-likelihoods ll[k] of the sorted gaps g (n) when sleeps are uniform
+ * on [a, b] and a beat is missed with probability ms[k], k < nm: one sleep,
+ * two (the triangle on [2a, 2b]) or more (a normal approximation), plus a
+ * small floor for stray gaps. The terms that do not depend on the missed
+ * share (the band tests, the normal density) are computed once per gap
+ * for all of them. */
+static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
+                   const double *ms, size_t nm, double dmax, double *ll)
 {
     double w = b - a, mu = (a + b) / 2, var = w * w / 12;
     double m3 = 3 * mu, v3 = 3 * var, floor_d = 0.01 / dmax;
-    double ll = 0;
+    double sq = sqrt(2 * 3.141592653589793 * v3);
+    for (size_t k = 0; k < nm; k++)
+        ll[k] = 0;
     for (size_t i = 0; i < n; i += stride) {
-        double d = g[i], f = floor_d;
-        if (d >= a && d <= b)
-            f += (1 - m) / w;
-        if (d >= 2 * a && d <= 2 * b)
-            f += (1 - m) * m * (d <= a + b ? d - 2 * a : 2 * b - d) / (w * w);
-        if (m > 0)
-            f += m * m * exp(-(d - m3) * (d - m3) / (2 * v3)) / sqrt(2 * 3.141592653589793 * v3);
-        ll += log(f);
+        double d = g[i];
+        int one = d >= a && d <= b, two = d >= 2 * a && d <= 2 * b;
+        double tri = two ? (d <= a + b ? d - 2 * a : 2 * b - d) : 0;
+        double ex = exp(-(d - m3) * (d - m3) / (2 * v3));
+        for (size_t k = 0; k < nm; k++) {
+            double m = ms[k], f = floor_d;
+            if (one)
+                f += (1 - m) / w;
+            if (two)
+                f += (1 - m) * m * tri / (w * w);
+            if (m > 0)
+                f += m * m * ex / sq;
+            ll[k] += log(f);
+        }
     }
-    return ll;
 }
 
 /* Upper edge b of the band given its lower edge a, by maximum likelihood
@@ -197,10 +206,11 @@ static double fit_upper(const double *g, size_t n, double a, double *m_out)
             double b = lo * pow(hi / lo, (double)i / steps);
             if (b <= a * 1.01)
                 continue;
+            double ll[sizeof ms / sizeof *ms];
+            mix_ll(g, n, stride, a, b, ms, sizeof ms / sizeof *ms, dmax, ll);
             for (size_t k = 0; k < sizeof ms / sizeof *ms; k++) {
-                double ll = mix_ll(g, n, stride, a, b, ms[k], dmax);
-                if (ll > best) {
-                    best = ll;
+                if (ll[k] > best) {
+                    best = ll[k];
                     bb = b;
                     bm = ms[k];
                 }
