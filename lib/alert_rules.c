@@ -25,6 +25,15 @@
 #define ELASTIC_INDEX "ml_beaconing-1.0.0"
 #define RULE_BW "Beaconwatch: Periodic Callback (Beaconing) Detected"
 
+/* The start of both alert kinds' MITRE ATT&CK block: tactic Command and
+ * Control, technique T1071; each adds its own second technique. */
+#define THREAT_C2_T1071                                                                   \
+    ",\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":{\"id\":\"TA0011\","         \
+    "\"name\":\"Command and Control\","                                                    \
+    "\"reference\":\"https://attack.mitre.org/tactics/TA0011/\"},"                          \
+    "\"technique\":[{\"id\":\"T1071\",\"name\":\"Application Layer Protocol\","           \
+    "\"reference\":\"https://attack.mitre.org/techniques/T1071/\"},"
+
 /* A candidate copied out of the read cursor: alerts are written after the
  * read finishes, never while a statement on the findings is open. */
 typedef struct cand {
@@ -147,11 +156,7 @@ static int elastic_doc(bw_sbuf *b, const char *name, const cand *c, int64_t crea
     str(b, c->id);
     bw_sbuf_cat(b, ",\"index\":\"" ELASTIC_INDEX "\"}]");
     entities(b, c);
-    bw_sbuf_cat(b, ",\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":{\"id\":\"TA0011\","
-           "\"name\":\"Command and Control\","
-           "\"reference\":\"https://attack.mitre.org/tactics/TA0011/\"},"
-           "\"technique\":[{\"id\":\"T1071\",\"name\":\"Application Layer Protocol\","
-           "\"reference\":\"https://attack.mitre.org/techniques/T1071/\"},"
+    bw_sbuf_cat(b, THREAT_C2_T1071
            "{\"id\":\"T1102\",\"name\":\"Web Service\","
            "\"reference\":\"https://attack.mitre.org/techniques/T1102/\","
            "\"subtechnique\":[{\"id\":\"T1102.002\",\"name\":\"Bidirectional Communication\","
@@ -211,11 +216,7 @@ static int bw_doc(bw_sbuf *b, const cand *c, int64_t created)
         }
     }
     entities(b, c);
-    bw_sbuf_cat(b, ",\"threat\":[{\"framework\":\"MITRE ATT&CK\",\"tactic\":{\"id\":\"TA0011\","
-           "\"name\":\"Command and Control\","
-           "\"reference\":\"https://attack.mitre.org/tactics/TA0011/\"},"
-           "\"technique\":[{\"id\":\"T1071\",\"name\":\"Application Layer Protocol\","
-           "\"reference\":\"https://attack.mitre.org/techniques/T1071/\"},"
+    bw_sbuf_cat(b, THREAT_C2_T1071
            "{\"id\":\"T1573\",\"name\":\"Encrypted Channel\","
            "\"reference\":\"https://attack.mitre.org/techniques/T1573/\"}]}],"
            "\"beaconwatch\":");
