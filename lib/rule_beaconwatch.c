@@ -2254,7 +2254,7 @@ static void *fin_worker(void *arg)
     bwrule *r = j->r;
     int err = 0;
     double *t = malloc((j->maxn + 1) * sizeof *t);
-    double *scratch = malloc((2 * j->maxn + 2) * sizeof *scratch);
+    double *scratch = malloc((3 * j->maxn + 3) * sizeof *scratch);
     uint64_t *tmp = malloc((j->maxn + 1) * sizeof *tmp);
     uint64_t *buf = NULL;
     size_t *off = NULL; /* per shard: where each group's events go */

@@ -61,7 +61,7 @@ static int cmpd(const void *a, const void *b)
 }
 
 #define MAXT 100000
-static double tt[MAXT], scratch[2 * MAXT];
+static double tt[MAXT], scratch[3 * MAXT];
 
 static void check_est(const char *what, int model, double P, double J, double missed,
                       double retry, double span)
