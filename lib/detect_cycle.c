@@ -34,10 +34,11 @@ double bw_rises_sf(size_t m, size_t a, double *P)
      * (n - k places): A(n, k) = (k + 1) A(n-1, k) + (n - k) A(n-1, k-1) */
     P[0] = 1.0;
     for (size_t n = 2; n <= m; n++) {
+        double inv = 1.0 / (double)n;
         P[n - 1] = 0.0;
         for (size_t k = n - 1; k > 0; k--)
-            P[k] = ((double)(k + 1) * P[k] + (double)(n - k) * P[k - 1]) / (double)n;
-        P[0] = P[0] / (double)n;
+            P[k] = ((double)(k + 1) * P[k] + (double)(n - k) * P[k - 1]) * inv;
+        P[0] *= inv;
     }
     double s = 0;
     for (size_t k = m - 1; k >= a; k--)

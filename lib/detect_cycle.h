@@ -13,8 +13,9 @@
 /* Effect-size gate: at least this share of the adjacent gap pairs must rise
  * (and two resets be seen) for the test to count; below, p is 1. */
 #define BW_CYCLE_MIN_RISE 0.6
-/* Exact null distribution up to this many gaps; beyond, a Bernstein bound. */
-#define BW_CYCLE_EXACT_MAX 4096
+/* Exact null distribution up to this many gaps (m^2 / 2 steps: 2 M, ~2 ms);
+ * beyond, a Bernstein bound (with the gate holding, p < 1e-38 there). */
+#define BW_CYCLE_EXACT_MAX 2048
 
 typedef struct bw_cycle_est {
     size_t ngaps;     /* gaps offered */
