@@ -1,6 +1,7 @@
 /* Sleep and jitter estimation for one connection series (see
  * detect_period.h and docs/detector.md for the method and why). */
 #include "detect_period.h"
+#include "detect_cycle.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -8,8 +9,9 @@
 
 const char *bw_jm_name(int model)
 {
-    static const char *const names[] = {"constant", "uniform-down", "symmetric", "added"};
-    return model >= 0 && model <= BW_JM_SLIVER ? names[model] : "?";
+    static const char *const names[] = {"constant", "uniform-down", "symmetric", "added",
+                                        "growing"};
+    return model >= 0 && model <= BW_JM_GROWING ? names[model] : "?";
 }
 
 double bw_norm_sf(double z)
@@ -107,6 +109,11 @@ static double quant(const double *v, size_t n, double q)
  * multiplier of a round unit, so that 21 x 15 s costs more than 5 min),
  * or a flat cost for an arbitrary value when nothing round is near. */
 #define ARBITRARY_COST 6.0
+
+/* Share of the false-positive budget given to the growing-sleep test (step
+ * 2b): its p-values for real cycles are tiny, so a small share costs it
+ * little, and the dispersion test's p-values grow by only 1 / 0.95. */
+#define CYCLE_WEIGHT 0.05
 
 static double round_cost(double x, double sd, const double *unit, const double *ucost,
                          size_t nunit)
@@ -226,7 +233,7 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
 {
     memset(e, 0, sizeof *e);
     e->nevents = n;
-    e->p = 1.0;
+    e->p = e->p_periodic = e->p_cycle = 1.0;
     if (n < 4)
         return 0;
     double *d = scratch, *w = scratch + n;
@@ -272,7 +279,22 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
     e->qcd0 = 1.0986123 * theta / (2 * tau + 1.6739764 * theta);
     double sd0 = 0.564 * (e->qcd0 / 0.6563) / sqrt((double)ng);
     e->z = sd0 > 0 ? (e->qcd0 - e->qcd) / sd0 : 0;
-    e->p = bw_norm_sf(e->z);
+    e->p_periodic = bw_norm_sf(e->z);
+
+    /* 2b. growing sleeps: rises between adjacent gaps against every order
+     * of the same gaps (the beats in w become the gaps in time order).
+     * Weighted Bonferroni keeps the pair one valid test: under the null
+     * P(p1 / (1 - W) <= a or p2 / W <= a) <= (1 - W) a + W a = a */
+    for (size_t i = 0; i + 1 < nb; i++)
+        w[i] = w[i + 1] - w[i];
+    bw_cycle_est cy;
+    bw_cycle_test(w, ng, scratch + 2 * n, &cy);
+    e->p_cycle = cy.p;
+    double a1 = e->p_periodic / (1 - CYCLE_WEIGHT), a2 = cy.p / CYCLE_WEIGHT;
+    int growing = a2 < a1;
+    e->p = growing ? a2 : a1;
+    if (e->p > 1)
+        e->p = 1;
     e->ok = 1;
 
     /* 3. mean sleep despite missed beats: each gap is k sleeps, k the
@@ -302,6 +324,25 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
         e->seen = 1;
     if (e->p > p_max)
         return 1;
+    if (growing) {
+        /* S is the cycle: what repeats; J has no meaning here */
+        e->model = BW_JM_GROWING;
+        e->sleep_s = cy.cycle_s;
+        e->s_lo = cy.cycle_lo;
+        e->s_hi = cy.cycle_hi;
+        e->jitter = e->j_lo = e->j_hi = NAN;
+        e->grow_first = cy.first_s;
+        e->grow_top = cy.top_s;
+        e->qcd = cy.qcd;
+        e->qcd0 = 0.6563; /* quartile dispersion of exponential lengths */
+        e->mean_sleep = cy.cycle_s / cy.per_cycle;
+        e->expected = (e->last_s - e->first_s) / cy.cycle_s * cy.per_cycle + 1;
+        e->seen = (double)nb / e->expected;
+        if (e->seen > 1)
+            e->seen = 1;
+        e->estimated = 1;
+        return 1;
+    }
 
     /* 4. single sleeps (sorted, they are a run of d) and the band's edges */
     size_t s0 = 0, s1 = 0;

@@ -9,9 +9,10 @@
 #include <stddef.h>
 
 /* Jitter models (bw_gen.h names them the same way). */
-enum { BW_JM_NONE = 0, BW_JM_CS, BW_JM_SYM, BW_JM_SLIVER };
+enum { BW_JM_NONE = 0, BW_JM_CS, BW_JM_SYM, BW_JM_SLIVER, BW_JM_GROWING };
 /* "constant", "uniform-down" (Cobalt Strike), "symmetric" (Empire,
- * PoshC2), "added" (Sliver). */
+ * PoshC2), "added" (Sliver), "growing" (a cycle of growing sleeps: S is the
+ * cycle's length, J unknown). */
 const char *bw_jm_name(int model);
 
 typedef struct bw_period_est {
@@ -32,14 +33,25 @@ typedef struct bw_period_est {
     double seen;       /* nbeats / expected, at most 1 */
     double qcd, qcd0;  /* quartile dispersion of beat gaps, and its value
                           under the null (random timing) */
-    double z, p;       /* test statistic and one-sided p-value */
+    double z;          /* the dispersion test's statistic */
+    double p_periodic; /* its one-sided p-value */
+    double p_cycle;    /* the growing-sleep test's (detect_cycle.h), 1 when
+                          gated out */
+    double p;          /* both tests together: min(p_periodic / 0.95,
+                          p_cycle / 0.05), at most 1 (weighted Bonferroni) */
+    double grow_first, grow_top; /* growing: median first and longest sleep
+                                    of a cycle */
 } bw_period_est;
 
 /* Estimates the schedule of the n event times t (seconds, sorted
- * ascending). scratch must hold 2 * n doubles. Returns est->ok. When the
- * dispersion test's p-value is above p_max the (costlier) sleep and jitter
+ * ascending). scratch must hold 3 * n doubles. Returns est->ok. When the
+ * combined p-value is above p_max the (costlier) sleep and jitter
  * estimation is skipped: est->ok is 1, est->estimated 0, and only the mean
- * sleep, expected and seen beats are set beyond the test. */
+ * sleep, expected and seen beats are set beyond the tests. When the
+ * growing-sleep test decides p, the model is BW_JM_GROWING: sleep_s and its
+ * interval are the cycle's length, jitter and its interval NaN, qcd / qcd0
+ * the cycle lengths' dispersion against random (0.6563), mean_sleep the
+ * cycle over its beats. */
 int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
                        bw_period_est *est);
 

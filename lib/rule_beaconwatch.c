@@ -1883,7 +1883,13 @@ static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
     fmt_secs(t1, sizeof t1, e->sleep_s);
     if (kind == K_DP)
         sb_printf(exp, "%u sources ", res->nmem);
-    if (isfinite(e->jitter))
+    if (e->model == BW_JM_GROWING) {
+        fmt_secs(t1, sizeof t1, e->grow_first);
+        fmt_secs(t2, sizeof t2, e->grow_top);
+        sb_printf(exp, "sleeps grow %s to %s in a ", t1, t2);
+        fmt_secs(t1, sizeof t1, e->sleep_s);
+        sb_printf(exp, "%s cycle, %.0f %% of beats, ", t1, e->seen * 100);
+    } else if (isfinite(e->jitter))
         sb_printf(exp, "every %s, jitter %.0f %% (%s), %.0f %% of beats, ", t1,
                   e->jitter * 100, bw_jm_name(e->model), e->seen * 100);
     else
@@ -2307,7 +2313,7 @@ static void *fin_worker(void *arg)
     bwrule *r = j->r;
     int err = 0;
     double *t = malloc((j->maxn + 1) * sizeof *t);
-    double *scratch = malloc((2 * j->maxn + 2) * sizeof *scratch);
+    double *scratch = malloc((3 * j->maxn + 3) * sizeof *scratch);
     uint64_t *tmp = malloc((j->maxn + 1) * sizeof *tmp);
     uint64_t *buf = NULL;
     size_t *off = NULL; /* per shard: where each group's events go */
@@ -2623,6 +2629,8 @@ static int dst_port_results(const bwrule *r, result **res, size_t *nres, size_t 
             ae->sleep_s = b->sleep_s;
             ae->jitter = b->jitter;
             ae->model = b->model;
+            ae->grow_first = b->grow_first;
+            ae->grow_top = b->grow_top;
             ae->s_lo = b->s_lo;
             ae->s_hi = b->s_hi;
             ae->j_lo = b->j_lo;

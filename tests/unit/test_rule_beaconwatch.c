@@ -2,7 +2,8 @@
  * jitter estimator (lib/detect_period.c): hand-built series for each jitter
  * model at 0, 20 and 50 %, 20 % missed beats, retry bursts, periods of 10 s
  * and 24 h, random timing, Benjamini-Hochberg, the benign NTP fingerprint,
- * the explanation text, parameters, clone/merge, and the shipped list. */
+ * the explanation text (also of a growing-sleep finding), parameters,
+ * clone/merge, and the shipped list. */
 #include "detect_period.h"
 #include "rule_impl.h"
 #include "tap.h"
@@ -61,7 +62,7 @@ static int cmpd(const void *a, const void *b)
 }
 
 #define MAXT 100000
-static double tt[MAXT], scratch[2 * MAXT];
+static double tt[MAXT], scratch[3 * MAXT];
 
 static void check_est(const char *what, int model, double P, double J, double missed,
                       double retry, double span)
@@ -267,6 +268,46 @@ static void test_explanation(void)
         CHECK(strstr(fd.json[i], "\"finding\":{\"id\":\"") != NULL);
     }
     CHECK(find(&fd, "\"process\":{\"name\":\"rundll32.exe\"}") >= 0);
+    found_free(&fd);
+    ops->destroy(st);
+}
+
+/* A Fibonacci-growing beacon (20 s x 1, 1, 2 ... 55) reported through the
+ * rule as "growing", its cycle as S, next to random traffic. */
+static void test_growing(void)
+{
+    static const double fib[] = {1, 1, 2, 3, 5, 8, 13, 21, 34, 55};
+    void *st = ops->create("beaconwatch");
+    found fd = {0};
+    double now = 0;
+    size_t n = 0;
+    for (int c = 0; c < 30; c++)
+        for (int k = 0; k < 10; k++) {
+            tt[n++] = now;
+            now += 20 * fib[k];
+        }
+    feed(st, "10.0.0.7", "203.0.113.9", 443, "ws-7", "updater.exe", tt, n, 200, 600);
+    for (int k = 0; k < 100; k++) {
+        char src[32];
+        now = 0;
+        for (size_t i = 0; i < 100; i++)
+            tt[i] = now += -log(1 - unit()) * 600;
+        snprintf(src, sizeof src, "10.2.0.%d", k + 1);
+        feed(st, src, "203.0.113.200", 443, NULL, NULL, tt, 100, 500, 4000);
+    }
+    CHECK(run(st, &fd, 0) == 0);
+    int i = find(&fd, "\"by\":\"src_dst_port\"");
+    CHECK(fd.n == 2 && i >= 0);
+    if (i >= 0) {
+        /* the 1 s sleeps fold into the beat before (a quarter of the median
+         * gap), so the first sleep is 2 x 20 s */
+        CHECK(strstr(fd.json[i], "\"explanation\":\"sleeps grow 40.0 s to 1100 s in a 2860 s "
+                                 "cycle, 100 % of beats, 200 B / 600 B constant") != NULL);
+        CHECK(strstr(fd.json[i], "\"jitter_model\":\"growing\"") != NULL);
+        CHECK(strstr(fd.json[i], "\"sleep_s\":2860,") != NULL);
+        CHECK(strstr(fd.json[i], "\"jitter\":null") != NULL);
+        CHECK(fd.alert[i] == 1);
+    }
     found_free(&fd);
     ops->destroy(st);
 }
@@ -647,6 +688,7 @@ int main(void)
     test_constant_and_random();
     test_bh();
     test_explanation();
+    test_growing();
     test_benign_ntp_and_fdr();
     test_ipv6_and_merge();
     test_domain_rotation();
