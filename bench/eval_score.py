@@ -278,6 +278,10 @@ def estimates(labels, rows, target):
         n += 1
         b = d["beacon"]
         P, J = float(l["period_s"]), float(l["jitter"])
+        if b["jitter"] is None:  # read as growing sleeps: a miss on S, J and band
+            worst.append("%s %s: S %.1f vs %g, read as %s (%s)" % (
+                l["host"], l["process"], b["sleep_s"], P, b["jitter_model"], l["model"]))
+            continue
         so = abs(b["sleep_s"] - P) <= 0.02 * P
         jo = abs(b["jitter"] - J) <= 0.05
         s_ok += so

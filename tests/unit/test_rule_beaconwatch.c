@@ -306,6 +306,9 @@ static void test_growing(void)
         CHECK(strstr(fd.json[i], "\"jitter_model\":\"growing\"") != NULL);
         CHECK(strstr(fd.json[i], "\"sleep_s\":2860,") != NULL);
         CHECK(strstr(fd.json[i], "\"jitter\":null") != NULL);
+        /* table / CSV cells: period 2860.0, jitter empty (not "nan") */
+        CHECK(strstr(fd.cols[i], "|2860.0||") != NULL);
+        CHECK(strstr(fd.cols[i], "nan") == NULL);
         CHECK(fd.alert[i] == 1);
     }
     found_free(&fd);
