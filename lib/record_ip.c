@@ -2,6 +2,7 @@
  * parsing and canonical printing (RFC 5952), CIDR prefixes. Hand-written
  * because inet_pton needs a NUL-terminated copy per field. */
 #include "beaconwatch/bw_record.h"
+#include "util_bytes.h"
 #include "util_hex.h"
 
 #include <string.h>
@@ -225,14 +226,14 @@ int bw_cidr_contains(const bw_cidr *c, const bw_ip *ip)
 {
     if (ip->family != c->net.family)
         return 0;
+    /* the prefix's bits over the 16-byte form (IPv4 is ::ffff:a.b.c.d),
+     * compared as two 64-bit words: called per record and list entry */
     int bits = c->bits + (c->net.family == 4 ? 96 : 0);
-    int full = bits / 8, rest = bits % 8;
-    if (memcmp(c->net.a, ip->a, (size_t)full) != 0)
+    uint64_t d0 = bw_be64(c->net.a) ^ bw_be64(ip->a);
+    if (bits <= 64)
+        return bits == 0 || (d0 >> (64 - bits)) == 0;
+    if (d0)
         return 0;
-    if (rest) {
-        uint8_t mask = (uint8_t)(0xff << (8 - rest));
-        if ((c->net.a[full] & mask) != (ip->a[full] & mask))
-            return 0;
-    }
-    return 1;
+    uint64_t d1 = bw_be64(c->net.a + 8) ^ bw_be64(ip->a + 8);
+    return (d1 >> (128 - bits)) == 0;
 }

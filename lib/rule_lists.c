@@ -2,6 +2,7 @@
  * which users edit; the config loader feeds the edited text to the
  * *_parse functions below) and the name-set / CIDR-list matchers. */
 #include "rule_lists.h"
+#include "util_bytes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,8 +263,16 @@ size_t bw_name_set_count(const bw_name_set *s)
 
 /* ---- CIDR list ---- */
 
+/* Each entry also as two masked 64-bit words of the 16-byte form, for
+ * bw_cidr_list_contains (per record: the internal / reserved checks). */
+typedef struct cidr_words {
+    uint64_t v0, v1, m0, m1;
+    int family;
+} cidr_words;
+
 struct bw_cidr_list {
     bw_cidr *v;
+    cidr_words *w;
     size_t n, cap;
 };
 
@@ -277,6 +286,7 @@ void bw_cidr_list_free(bw_cidr_list *l)
     if (!l)
         return;
     free(l->v);
+    free(l->w);
     free(l);
 }
 
@@ -293,8 +303,19 @@ int bw_cidr_list_add(bw_cidr_list *l, const bw_cidr *c)
         if (!v)
             return BW_ERR_NOMEM;
         l->v = v;
+        cidr_words *w = realloc(l->w, cap * sizeof *w);
+        if (!w)
+            return BW_ERR_NOMEM;
+        l->w = w;
         l->cap = cap;
     }
+    int bits = c->bits + (c->net.family == 4 ? 96 : 0);
+    cidr_words *w = &l->w[l->n];
+    w->m0 = bits >= 64 ? ~0ULL : bits <= 0 ? 0 : ~0ULL << (64 - bits);
+    w->m1 = bits >= 128 ? ~0ULL : bits <= 64 ? 0 : ~0ULL << (128 - bits);
+    w->v0 = bw_be64(c->net.a) & w->m0;
+    w->v1 = bw_be64(c->net.a + 8) & w->m1;
+    w->family = c->net.family;
     l->v[l->n++] = *c;
     return 0;
 }
@@ -387,9 +408,12 @@ int bw_cidr_list_contains(const bw_cidr_list *l, const bw_ip *ip)
 {
     if (!l || !ip->family)
         return 0;
-    for (size_t i = 0; i < l->n; i++)
-        if (bw_cidr_contains(&l->v[i], ip))
+    uint64_t x0 = bw_be64(ip->a), x1 = bw_be64(ip->a + 8);
+    for (size_t i = 0; i < l->n; i++) {
+        const cidr_words *w = &l->w[i];
+        if (w->family == ip->family && ((x0 & w->m0) == w->v0) && ((x1 & w->m1) == w->v1))
             return 1;
+    }
     return 0;
 }
 

@@ -1,6 +1,11 @@
-/* Address parsing, RFC 5952 printing and CIDR matching. */
+/* Address parsing, RFC 5952 printing and CIDR matching (single prefixes and
+ * lists). */
 #include "beaconwatch/bw_record.h"
+#include "rule_lists.h"
 #include "tap.h"
+
+#include <stdint.h>
+#include <string.h>
 
 static int ok(const char *s, bw_ip *ip)
 {
@@ -66,6 +71,58 @@ int main(void)
     CHECK(in("10.0.0.0/8", "::ffff:10.0.0.1") == 0); /* family differs */
     CHECK(in("0.0.0.0/0", "8.8.8.8") == 1);
     CHECK(in("10.0.0.0/33", "10.0.0.1") == -1);
+    CHECK(in("::/0", "2001:db8::1") == 1);
+    CHECK(in("2001:db8::/64", "2001:db8::ffff:1") == 1);
+    CHECK(in("2001:db8::/64", "2001:db8:0:1::1") == 0);
+    CHECK(in("2001:db8::1/128", "2001:db8::1") == 1);
+    CHECK(in("2001:db8::1/128", "2001:db8::2") == 0);
+    CHECK(in("2001:db8::/65", "2001:db8::7fff:0:0:0") == 1);
+    CHECK(in("2001:db8::/65", "2001:db8::8000:0:0:0") == 0);
+    /* every prefix length against a bit-by-bit reference, random pairs
+     * that agree on a random number of leading bits */
+    uint64_t rs = 12345;
+    int agree = 1;
+    for (int it = 0; it < 20000; it++) {
+        bw_cidr c;
+        bw_ip x;
+        memset(&c, 0, sizeof c);
+        memset(&x, 0, sizeof x);
+        int v4 = it % 2;
+        c.net.family = x.family = v4 ? 4 : 6;
+        for (int i = 0; i < 16; i++) {
+            rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+            c.net.a[i] = x.a[i] = (uint8_t)(rs >> 56);
+        }
+        if (v4) {
+            memset(c.net.a, 0, 10);
+            memset(x.a, 0, 10);
+            c.net.a[10] = c.net.a[11] = x.a[10] = x.a[11] = 0xff;
+        }
+        int off = v4 ? 96 : 0, width = v4 ? 32 : 128;
+        c.bits = (int)((rs >> 20) % (uint64_t)(width + 1));
+        int flip = (int)((rs >> 40) % (uint64_t)(width + 1)); /* first differing bit, or none */
+        if (flip < width)
+            x.a[(off + flip) / 8] ^= (uint8_t)(0x80 >> ((off + flip) % 8));
+        int want = 1;
+        for (int bit = 0; bit < c.bits; bit++) {
+            int k = off + bit;
+            if (((c.net.a[k / 8] ^ x.a[k / 8]) >> (7 - k % 8)) & 1)
+                want = 0;
+        }
+        if (bw_cidr_contains(&c, &x) != want)
+            agree = 0;
+        /* the list's word-wise match, with an entry of the other family
+         * before it */
+        bw_cidr_list *l = bw_cidr_list_new();
+        bw_cidr other = c;
+        other.net.family = v4 ? 6 : 4;
+        other.bits = 0;
+        if (!l || bw_cidr_list_add(l, &other) || bw_cidr_list_add(l, &c) ||
+            bw_cidr_list_contains(l, &x) != want)
+            agree = 0;
+        bw_cidr_list_free(l);
+    }
+    CHECK(agree);
     bw_record_clear(&r);
     CHECK(r.src_port == -1 && r.src_bytes == BW_UNSET && r.duration_us == BW_UNSET);
     return tap_done();
