@@ -74,6 +74,11 @@ static int cmp_pidx(const void *a, const void *b)
 
 void bw_bh_adjust(double *pq, size_t n, bw_pidx *s)
 {
+    bw_bh_adjust_m(pq, n, n, s);
+}
+
+void bw_bh_adjust_m(double *pq, size_t n, size_t m, bw_pidx *s)
+{
     for (size_t i = 0; i < n; i++) {
         s[i].p = pq[i];
         s[i].i = i;
@@ -82,7 +87,7 @@ void bw_bh_adjust(double *pq, size_t n, bw_pidx *s)
         qsort(s, n, sizeof *s, cmp_pidx);
     double run = 1.0;
     for (size_t k = n; k-- > 0;) {
-        double q = s[k].p * (double)n / (double)(k + 1);
+        double q = s[k].p * (double)m / (double)(k + 1);
         if (q < run)
             run = q;
         pq[s[k].i] = run;

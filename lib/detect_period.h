@@ -65,5 +65,11 @@ typedef struct bw_pidx {
     size_t i;
 } bw_pidx;
 void bw_bh_adjust(double *pq, size_t n, bw_pidx *scratch);
+/* The same for n p-values out of m >= n tests, the other m - n having
+ * larger p-values than every one given whose q-value matters (q <= a level
+ * below all of theirs): each q is min(1, min over ranks k' >= k of
+ * p(k') m / k'). A q-value at or below every left-out p-value equals
+ * bw_bh_adjust's over all m. */
+void bw_bh_adjust_m(double *pq, size_t n, size_t m, bw_pidx *scratch);
 
 #endif

@@ -2264,6 +2264,7 @@ typedef struct fin_job {
     pthread_mutex_t mu;
     result *res;
     size_t nres, capres;
+    size_t skipped; /* tested groups left out of res */
     int err;
 } fin_job;
 
@@ -2320,7 +2321,7 @@ static void *fin_worker(void *arg)
     size_t *off = NULL; /* per shard: where each group's events go */
     size_t bufcap = 0, offcap = 0;
     result *loc = NULL;
-    size_t nloc = 0, caploc = 0;
+    size_t nloc = 0, caploc = 0, nskip = 0;
     if (!t || !scratch || !tmp) {
         err = BW_ERR_NOMEM;
         goto out;
@@ -2396,6 +2397,12 @@ static void *fin_worker(void *arg)
                 continue;
             int dp_cand = (r->groupings & (1 << K_DP)) && kind_of(s, g) == K_SDP &&
                           x.est.p <= r->dp_p;
+            /* a group that can be neither reported (q >= p > fdr) nor a
+             * dst_port member only counts as a test (see finish) */
+            if (x.est.p > j->p_max && !dp_cand) {
+                nskip++;
+                continue;
+            }
             if (x.est.estimated || dp_cand) {
                 /* the estimator used scratch: decode the sizes again */
                 for (size_t k = 0, m = 0; k < g->n; k++) {
@@ -2418,6 +2425,7 @@ static void *fin_worker(void *arg)
     }
 out:
     pthread_mutex_lock(&j->mu);
+    j->skipped += nskip;
     if (!err)
         for (size_t i = 0; i < nloc && !err; i++)
             err = push_result(&j->res, &j->nres, &j->capres, &loc[i]);
@@ -2725,7 +2733,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
         err = bw_errf(eb, err, "beaconwatch: out of memory");
         goto out;
     }
-    r->tested = nres;
+    r->tested = nres + j->skipped;
 
     /* false discovery control across every group tested in this run */
     pq = malloc((nres + 1) * sizeof *pq);
@@ -2736,7 +2744,10 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     }
     for (size_t i = 0; i < nres; i++)
         pq[i] = res[i].est.p;
-    bw_bh_adjust(pq, nres, pidx);
+    /* the groups left out of res (p > fdr, no dst_port member) have larger
+     * p-values than any group that can be reported: with their number in m
+     * every q <= fdr is the one over all tests */
+    bw_bh_adjust_m(pq, nres, nres + j->skipped, pidx);
     size_t keep = 0;
     for (size_t i = 0; i < nres; i++) {
         res[i].q = pq[i];
