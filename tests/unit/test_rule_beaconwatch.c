@@ -156,6 +156,41 @@ static void test_bh(void)
     CHECK(fabs(pq[3] - 0.02) < 1e-12);
     CHECK(fabs(bw_norm_sf(0) - 0.5) < 1e-12);
     CHECK(fabs(bw_norm_sf(1.959964) - 0.025) < 1e-6);
+
+    /* the rule keeps only p <= fdr (and dst_port candidates) for the
+     * correction, counting the rest in m: every q <= fdr is then the one
+     * over all tests, and the same ones are at or below fdr */
+    enum { M = 5000 };
+    static double all[M], part[M];
+    static size_t idx[M];
+    static bw_pidx sc[M];
+    rs = 5;
+    int same = 1, reported = 0;
+    for (int trial = 0; trial < 20; trial++) {
+        size_t n = 0;
+        for (size_t i = 0; i < M; i++) {
+            double u = unit();
+            all[i] = i % (7 + trial) == 0 ? u * 1e-4 : u; /* signal among noise */
+            if (all[i] <= 0.01) {
+                idx[n] = i;
+                part[n++] = all[i];
+            }
+        }
+        bw_bh_adjust(all, M, sc);
+        bw_bh_adjust_m(part, n, M, sc);
+        size_t below_all = 0, below_part = 0;
+        for (size_t i = 0; i < M; i++)
+            below_all += all[i] <= 0.01;
+        for (size_t k = 0; k < n; k++) {
+            below_part += part[k] <= 0.01;
+            if (all[idx[k]] <= 0.01 && part[k] != all[idx[k]])
+                same = 0;
+        }
+        same &= below_all == below_part;
+        reported += (int)below_part;
+    }
+    CHECK(same);
+    CHECK(reported > 1000); /* the comparison had something to compare */
 }
 
 /* ---- the rule through its ops ---- */
