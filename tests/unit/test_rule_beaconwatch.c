@@ -607,6 +607,102 @@ static void test_event_log_order(void)
     }
 }
 
+/* Many groups, input in time order vs shuffled vs split over three
+ * instances (each shuffled) and merged: the same findings with --all, byte
+ * for byte (the wide log, block cuts and merged block lists). Some events
+ * lie years before or after the rest. */
+typedef struct srec {
+    double t;
+    int g;
+} srec;
+
+static int cmp_srec(const void *a, const void *b)
+{
+    const srec *x = a, *y = b;
+    return x->t < y->t ? -1 : x->t > y->t ? 1 : x->g - y->g;
+}
+
+static void add_srec(void *st, const srec *v)
+{
+    char src[32], dst[32];
+    bw_record r;
+    snprintf(src, sizeof src, "10.0.%d.%d", v->g / 200, v->g % 200 + 1);
+    snprintf(dst, sizeof dst, "198.51.100.%d", v->g % 7 + 1);
+    rec_init(&r, src, dst, 443);
+    r.ts_us = T0 + (int64_t)(v->t * 1e6);
+    r.src_bytes = 100 + v->g;
+    r.dst_bytes = 2000 + 17 * v->g;
+    CHECK(ops->add(st, &r) == 0);
+}
+
+static void run_all_joined(void *st, char **out)
+{
+    found fd = {0};
+    CHECK(run(st, &fd, 1) == 0);
+    size_t len = 1;
+    for (int i = 0; i < fd.n; i++)
+        len += strlen(fd.json[i]) + 1;
+    char *o = malloc(len), *p = o;
+    for (int i = 0; o && i < fd.n; i++)
+        p += sprintf(p, "%s\n", fd.json[i]);
+    if (o)
+        *p = 0;
+    *out = o;
+    found_free(&fd);
+}
+
+static void test_event_log_stress(void)
+{
+    enum { NG = 60, PER = 120 };
+    static srec v[NG * PER + 64];
+    size_t n = 0;
+    rs = 2024;
+    for (int g = 0; g < NG; g++) {
+        double P = 30 + 37 * g, now = unit() * P;
+        for (int k = 0; k < PER; k++) {
+            v[n++] = (srec){now, g};
+            now += g % 3 == 2 ? -log(1 - unit()) * P : P * (1 - 0.3 * unit());
+        }
+    }
+    for (int k = 0; k < 64; k++) /* stray events years away */
+        v[n++] = (srec){(k % 2 ? 1 : -1) * (86400.0 * 365 * (1 + k % 5)) + k, k % NG};
+    qsort(v, n, sizeof *v, cmp_srec);
+    char *want = NULL, *got = NULL;
+    void *st = ops->create("beaconwatch");
+    bw_errbuf eb = {0};
+    CHECK(ops->set(st, "group_by", "src_dst_port", &eb) == 0);
+    void *proto = ops->clone(st);
+    for (size_t i = 0; i < n; i++)
+        add_srec(st, &v[i]);
+    run_all_joined(st, &want);
+    ops->destroy(st);
+    CHECK(want && strlen(want) > 1000);
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t i = n - 1; i > 0; i--) { /* shuffle */
+            size_t j = (size_t)(unit() * (double)(i + 1));
+            srec x = v[i];
+            v[i] = v[j];
+            v[j] = x;
+        }
+        void *in[3] = {ops->clone(proto), ops->clone(proto), ops->clone(proto)};
+        int parts = pass == 0 ? 1 : 3;
+        for (size_t i = 0; i < n; i++)
+            add_srec(in[parts == 1 ? 0 : (int)(i * 3 / n)], &v[i]);
+        for (int k = 1; k < parts; k++)
+            CHECK(ops->merge(in[0], in[k], &eb) == 0);
+        char buf[1024];
+        ops->summary(in[0], buf, sizeof buf);
+        CHECK(strstr(buf, "out of order 0 ") == NULL); /* the wide log was used */
+        run_all_joined(in[0], &got);
+        CHECK(got && want && strcmp(got, want) == 0);
+        free(got);
+        for (int k = 0; k < 3; k++)
+            ops->destroy(in[k]);
+    }
+    free(want);
+    ops->destroy(proto);
+}
+
 /* Caps hold across merge(): events per group and groups, counted. */
 static void test_caps_merge(void)
 {
@@ -732,6 +828,7 @@ int main(void)
     test_domain_rotation();
     test_dst_port();
     test_event_log_order();
+    test_event_log_stress();
     test_caps_merge();
     test_params();
     test_shipped_list();
