@@ -2001,8 +2001,11 @@ static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
     char score[16], period[32], jit[16], beats[16];
     snprintf(score, sizeof score, "%.3f", res->score);
     /* no estimate (growing sleeps have no jitter): an empty cell, not "nan" */
-    snprintf(period, sizeof period, isfinite(e->sleep_s) ? "%.1f" : "", e->sleep_s);
-    snprintf(jit, sizeof jit, isfinite(e->jitter) ? "%.2f" : "", e->jitter);
+    period[0] = jit[0] = 0;
+    if (isfinite(e->sleep_s))
+        snprintf(period, sizeof period, "%.1f", e->sleep_s);
+    if (isfinite(e->jitter))
+        snprintf(jit, sizeof jit, "%.2f", e->jitter);
     snprintf(beats, sizeof beats, "%.0f", e->seen * 100);
     const char *cells[7] = {src, dst, score, period, jit, beats, exp->p};
     bw_finding f = {
