@@ -1480,8 +1480,27 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     if (from->horizon > into->horizon)
         into->horizon = from->horizon;
     into->started |= from->started;
+    /* Where eviction is invisible (one destination per group), let go of
+     * what the merged latest time puts a window behind before adding, on
+     * both sides, so the merge does not hold dead groups. */
+    int64_t cut = INT64_MIN;
+    if (into->now_s == BW_UNSET && into->max_sec != INT64_MIN &&
+        (into->group_by == GB_SRC_DST_PORT || into->group_by == GB_SRC_DST)) {
+        cut = into->max_sec - window_s(into);
+        if (into->ngroups && (cut > into->sweep_cut || into->stale_new))
+            sweep(into, cut);
+    }
     for (size_t i = 0; i < from->ngroups; i++) {
         group *f = &from->groups[i], *g;
+        int64_t newest = from->newest[i];
+        if (newest <= cut) {
+            for (uint32_t k = 0; k < f->nslots; k++)
+                into->c.pruned += f->slots[k].count;
+            if (newest > into->horizon)
+                into->horizon = newest;
+            into->c.evicted++;
+            continue;
+        }
         if ((err = find_group(into, f->host, f->host_len, f->proc, f->proc_len,
                               bw_elastic_floor_sec(f->last_us), &g)) != 0)
             goto out;
