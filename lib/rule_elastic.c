@@ -369,6 +369,7 @@ typedef struct arena_block {
 
 typedef struct counters {
     uint64_t offered, out_of_scope, no_key, no_time, out_of_window, kept, dropped_cap, pruned;
+    uint64_t evicted, sweeps; /* groups let go behind the window; sweeps that did it */
 } counters;
 
 typedef struct elastic {
@@ -388,6 +389,12 @@ typedef struct elastic {
 
     int64_t max_sec; /* latest second of any record; INT64_MIN before any */
     int64_t horizon; /* slots at or before this second were discarded */
+    int64_t sweep_cut; /* cut of the last sweep: no group is newest at or before it */
+    size_t last_freed; /* groups the last sweep evicted */
+    size_t stale_new;  /* groups created since, already at or behind the cut */
+    int64_t *newest;   /* per group: second of its newest event (dense, for sweeps) */
+    size_t key_bytes, dead_bytes; /* arena bytes of held / evicted groups' keys */
+    size_t peak;       /* most groups held at once */
     counters c;
     uint64_t reported, beaconing;
     int started;
@@ -477,6 +484,7 @@ static void clear_data(elastic *e)
         free(e->groups[i].ips);
     }
     free(e->groups);
+    free(e->newest);
     free(e->table);
     while (e->arena) {
         arena_block *n = e->arena->next;
@@ -484,10 +492,14 @@ static void clear_data(elastic *e)
         e->arena = n;
     }
     e->groups = NULL;
+    e->newest = NULL;
     e->table = NULL;
+    e->key_bytes = e->dead_bytes = e->peak = 0;
     e->ngroups = e->capgroups = e->tcap = 0;
     e->max_sec = INT64_MIN;
     e->horizon = INT64_MIN;
+    e->sweep_cut = INT64_MIN;
+    e->last_freed = e->stale_new = 0;
     memset(&e->c, 0, sizeof e->c);
 }
 
@@ -515,7 +527,7 @@ static void *create(const char *variant)
     e->group_by = GB_HOST_PROCESS;
     e->now_s = BW_UNSET;
     e->max_groups = DEFAULT_MAX_GROUPS;
-    e->max_sec = e->horizon = INT64_MIN;
+    e->max_sec = e->horizon = e->sweep_cut = INT64_MIN;
     seed(e);
     e->internal = bw_cidr_list_new();
     e->reserved = bw_cidr_list_new();
@@ -546,7 +558,7 @@ static void *clone_state(const void *st)
     e->max_groups = s->max_groups;
     e->k0 = s->k0;
     e->k1 = s->k1;
-    e->max_sec = e->horizon = INT64_MIN;
+    e->max_sec = e->horizon = e->sweep_cut = INT64_MIN;
     e->internal = bw_cidr_list_dup(s->internal);
     e->reserved = bw_cidr_list_dup(s->reserved);
     e->microsoft = bw_cidr_list_dup(s->microsoft);
@@ -965,28 +977,143 @@ static int make_key(const elastic *e, const bw_record *r, char *hbuf, char *pbuf
     return 0;
 }
 
-static int table_grow(elastic *e)
+/* Indexes every group in t (cap slots, zeroed). */
+static void table_fill(const elastic *e, uint32_t *t, size_t cap)
 {
-    size_t cap = e->tcap ? 2 * e->tcap : 1024;
-    uint32_t *t = calloc(cap, sizeof *t);
-    if (!t)
-        return BW_ERR_NOMEM;
     for (size_t i = 0; i < e->ngroups; i++) {
         size_t at = e->groups[i].hash & (cap - 1);
         while (t[at])
             at = (at + 1) & (cap - 1);
         t[at] = (uint32_t)i + 1;
     }
+}
+
+static int table_grow(elastic *e)
+{
+    size_t cap = e->tcap ? 2 * e->tcap : 1024;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t)
+        return BW_ERR_NOMEM;
+    table_fill(e, t, cap);
     free(e->table);
     e->table = t;
     e->tcap = cap;
     return 0;
 }
 
-/* The group of (host, proc), created when missing. *g = NULL when the
- * group cap is reached. */
+static int64_t window_s(const elastic *e)
+{
+    return (int64_t)e->p.bucket_len * e->p.nbuckets;
+}
+
+/* Removes group idx from the table: backward-shift deletion, so that
+ * linear probing needs no tombstones. */
+static void table_remove(elastic *e, size_t idx)
+{
+    size_t mask = e->tcap - 1, hole = e->groups[idx].hash & mask;
+    while (e->table[hole] != idx + 1)
+        hole = (hole + 1) & mask;
+    for (size_t j = (hole + 1) & mask; e->table[j]; j = (j + 1) & mask) {
+        size_t home = e->groups[e->table[j] - 1].hash & mask;
+        /* The entry at j may fill the hole unless its home lies in (hole, j]. */
+        int between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!between) {
+            e->table[hole] = e->table[j];
+            hole = j;
+        }
+    }
+    e->table[hole] = 0;
+}
+
+/* Copies the keys of the groups held into one new block and frees the old
+ * blocks (when the block cannot be had, the old ones stay). */
+static void arena_compact(elastic *e)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < e->ngroups; i++)
+        keep += (size_t)e->groups[i].host_len + e->groups[i].proc_len + 2;
+    arena_block *nb = keep ? malloc(sizeof *nb + keep) : NULL;
+    if (keep && !nb)
+        return;
+    if (nb) {
+        nb->next = NULL;
+        nb->used = 0;
+        nb->cap = keep;
+        for (size_t i = 0; i < e->ngroups; i++) {
+            group *g = &e->groups[i];
+            char *h = nb->data + nb->used;
+            memcpy(h, g->host, (size_t)g->host_len + 1);
+            nb->used += (size_t)g->host_len + 1;
+            char *p = nb->data + nb->used;
+            memcpy(p, g->proc, (size_t)g->proc_len + 1);
+            nb->used += (size_t)g->proc_len + 1;
+            g->host = h;
+            g->proc = p;
+        }
+    }
+    while (e->arena) {
+        arena_block *n = e->arena->next;
+        free(e->arena);
+        e->arena = n;
+    }
+    e->arena = nb;
+    e->key_bytes = keep;
+    e->dead_bytes = 0;
+}
+
+/* Auto-now mode: lets go of every group whose newest event is at or before
+ * cut = max_sec - window. The run's now is at least max_sec, and a second s
+ * counts only when now - window < s <= now, so nothing of such a group can
+ * ever count again (a worker's max_sec is a lower bound of the input's, so
+ * each worker may sweep on its own). Its slots and IPs are freed, its place
+ * in the array is taken by the last group, and its key's bytes are
+ * reclaimed once dead keys outweigh live ones: memory follows the groups
+ * alive in the window, not all groups ever seen. Cost: a scan of the dense
+ * newest[] array plus constant work per evicted group. */
+static void sweep(elastic *e, int64_t cut)
+{
+    size_t before = e->ngroups, i = 0;
+    while (i < e->ngroups) {
+        if (e->newest[i] > cut) {
+            i++;
+            continue;
+        }
+        group *g = &e->groups[i];
+        for (uint32_t k = 0; k < g->nslots; k++)
+            e->c.pruned += g->slots[k].count;
+        if (e->newest[i] > e->horizon)
+            e->horizon = e->newest[i];
+        free(g->slots);
+        free(g->ips);
+        size_t kb = (size_t)g->host_len + g->proc_len + 2;
+        e->key_bytes -= kb;
+        e->dead_bytes += kb;
+        table_remove(e, i);
+        size_t last = e->ngroups - 1;
+        if (i != last) {
+            e->groups[i] = e->groups[last];
+            e->newest[i] = e->newest[last];
+            size_t mask = e->tcap - 1, at = e->groups[i].hash & mask;
+            while (e->table[at] != last + 1)
+                at = (at + 1) & mask;
+            e->table[at] = (uint32_t)i + 1;
+        }
+        e->ngroups--;
+        e->c.evicted++;
+    }
+    e->last_freed = before - e->ngroups;
+    if (e->dead_bytes > e->key_bytes && e->dead_bytes > ((size_t)1 << 20))
+        arena_compact(e);
+    e->sweep_cut = cut;
+    e->stale_new = 0;
+    e->c.sweeps++;
+}
+
+/* The group of (host, proc), created when missing (newest: the second of
+ * the newest event it is created for). *g = NULL when the group cap is
+ * reached. Creating a group may first sweep (auto-now mode). */
 static int find_group(elastic *e, const char *h, size_t hn, const char *p, size_t pn,
-                      group **g)
+                      int64_t newest, group **g)
 {
     uint64_t hash = key_hash(e, h, hn, p, pn);
     *g = NULL;
@@ -1002,6 +1129,36 @@ static int find_group(elastic *e, const char *h, size_t hn, const char *p, size_
             at = (at + 1) & (e->tcap - 1);
         }
     }
+    int64_t cut = INT64_MIN;
+    if (e->now_s == BW_UNSET && e->max_sec != INT64_MIN) {
+        cut = e->max_sec - window_s(e);
+        /* Sweep when the table would grow or the cap is reached, and only
+         * if something may be evictable: the cut moved since the last
+         * sweep, or a group was created already behind it (every other
+         * group is newer than the last sweep's cut). At the cap, a sweep
+         * that would free little is repeated at most once per bucket of
+         * data time, so a cap full of live groups costs no sweep per
+         * record.
+         * Only where the key fixes the destination IP (src_dst_port,
+         * src_dst) is an evicted group that comes back exactly the same as
+         * one that was kept: elsewhere its destination-IP table (bounded,
+         * counts since the entry was made, see count_ip) would have carried
+         * on, so there the sweep waits for the cap, where the other choice
+         * is to drop records. */
+        int one_ip = e->group_by == GB_SRC_DST_PORT || e->group_by == GB_SRC_DST;
+        int full = e->ngroups >= e->max_groups;
+        int grow = one_ip && (e->ngroups + 1) * 2 > e->tcap;
+        if (e->ngroups && (cut > e->sweep_cut || e->stale_new) && (grow || full) &&
+            (!full || e->sweep_cut == INT64_MIN || e->last_freed >= e->max_groups / 16 ||
+             e->stale_new >= e->max_groups / 16 || cut - e->sweep_cut >= e->p.bucket_len)) {
+            sweep(e, cut);
+            /* Freed less than half the table: grow anyway, so the next
+             * sweep comes after as many new groups as this one scanned. */
+            if ((e->ngroups + 1) * 4 > e->tcap && e->tcap < 4 * (size_t)e->max_groups &&
+                table_grow(e))
+                return BW_ERR_NOMEM;
+        }
+    }
     if (e->ngroups >= e->max_groups)
         return 0;
     if ((e->ngroups + 1) * 2 > e->tcap && table_grow(e))
@@ -1012,6 +1169,10 @@ static int find_group(elastic *e, const char *h, size_t hn, const char *p, size_
         if (!ng)
             return BW_ERR_NOMEM;
         e->groups = ng;
+        int64_t *nn = realloc(e->newest, cap * sizeof *nn);
+        if (!nn)
+            return BW_ERR_NOMEM;
+        e->newest = nn;
         e->capgroups = cap;
     }
     group *c = &e->groups[e->ngroups];
@@ -1028,7 +1189,13 @@ static int find_group(elastic *e, const char *h, size_t hn, const char *p, size_
     while (e->table[at])
         at = (at + 1) & (e->tcap - 1);
     e->table[at] = (uint32_t)e->ngroups + 1;
+    e->newest[e->ngroups] = newest;
+    e->key_bytes += hn + pn + 2;
     e->ngroups++;
+    if (e->ngroups > e->peak)
+        e->peak = e->ngroups;
+    if (newest <= cut)
+        e->stale_new++; /* evictable at once; held in case the run's now is earlier */
     *g = c;
     return 0;
 }
@@ -1092,7 +1259,7 @@ static int push_slot(elastic *e, group *g, const slot *s)
         if (g->cap)
             compact(e, g);
         if (g->nslots + 1 > g->cap / 2 || !g->cap) {
-            uint32_t cap = g->cap ? 2 * g->cap : 8;
+            uint32_t cap = g->cap ? 2 * g->cap : 1; /* most groups hold one or two */
             slot *ns = realloc(g->slots, cap * sizeof *ns);
             if (!ns)
                 return BW_ERR_NOMEM;
@@ -1223,7 +1390,7 @@ static int add(void *st, const bw_record *r)
         s.sec = e->now_s - (int64_t)b * e->p.bucket_len;
     }
     group *g;
-    int err = find_group(e, host.p, host.n, proc.p, proc.n, &g);
+    int err = find_group(e, host.p, host.n, proc.p, proc.n, sec, &g);
     if (err)
         return err;
     if (!g) {
@@ -1237,6 +1404,7 @@ static int add(void *st, const bw_record *r)
     if (r->ts_us > g->last_us) {
         g->last_us = r->ts_us;
         g->last_src = r->src_ip;
+        e->newest[g - e->groups] = sec;
     }
     return 0;
 }
@@ -1312,9 +1480,29 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     if (from->horizon > into->horizon)
         into->horizon = from->horizon;
     into->started |= from->started;
+    /* Where eviction is invisible (one destination per group), let go of
+     * what the merged latest time puts a window behind before adding, on
+     * both sides, so the merge does not hold dead groups. */
+    int64_t cut = INT64_MIN;
+    if (into->now_s == BW_UNSET && into->max_sec != INT64_MIN &&
+        (into->group_by == GB_SRC_DST_PORT || into->group_by == GB_SRC_DST)) {
+        cut = into->max_sec - window_s(into);
+        if (into->ngroups && (cut > into->sweep_cut || into->stale_new))
+            sweep(into, cut);
+    }
     for (size_t i = 0; i < from->ngroups; i++) {
         group *f = &from->groups[i], *g;
-        if ((err = find_group(into, f->host, f->host_len, f->proc, f->proc_len, &g)) != 0)
+        int64_t newest = from->newest[i];
+        if (newest <= cut) {
+            for (uint32_t k = 0; k < f->nslots; k++)
+                into->c.pruned += f->slots[k].count;
+            if (newest > into->horizon)
+                into->horizon = newest;
+            into->c.evicted++;
+            continue;
+        }
+        if ((err = find_group(into, f->host, f->host_len, f->proc, f->proc_len,
+                              bw_elastic_floor_sec(f->last_us), &g)) != 0)
             goto out;
         if (!g) {
             into->c.dropped_cap += f->events;
@@ -1330,6 +1518,7 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
         if (f->last_us > g->last_us) {
             g->last_us = f->last_us;
             g->last_src = f->last_src;
+            into->newest[g - into->groups] = bw_elastic_floor_sec(f->last_us);
         }
     }
     into->c.offered += from->c.offered;
@@ -1340,6 +1529,10 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     into->c.kept += from->c.kept;
     into->c.dropped_cap += from->c.dropped_cap;
     into->c.pruned += from->c.pruned;
+    into->c.evicted += from->c.evicted;
+    if (from->peak > into->peak)
+        into->peak = from->peak;
+    into->c.sweeps += from->c.sweeps;
 out:
     clear_data(from);
     if (err)
@@ -1739,13 +1932,15 @@ static size_t summary(const void *st, char *buf, size_t cap)
     int n = snprintf(buf, cap,
                      "offered %llu events, kept %llu in %zu groups; out of scope %llu, no group "
                      "key %llu, no time %llu, out of window %llu, dropped at the group cap "
-                     "(%zu) %llu, discarded behind the window %llu; reported %llu groups, "
+                     "(%zu) %llu, discarded behind the window %llu, groups evicted behind the "
+                     "window %llu (%llu sweeps, at most %zu groups held); reported %llu groups, "
                      "%llu beaconing",
                      (unsigned long long)e->c.offered, (unsigned long long)e->c.kept,
                      e->ngroups, (unsigned long long)e->c.out_of_scope,
                      (unsigned long long)e->c.no_key, (unsigned long long)e->c.no_time,
                      (unsigned long long)e->c.out_of_window, e->max_groups,
                      (unsigned long long)e->c.dropped_cap, (unsigned long long)e->c.pruned,
+                     (unsigned long long)e->c.evicted, (unsigned long long)e->c.sweeps, e->peak,
                      (unsigned long long)e->reported, (unsigned long long)e->beaconing);
     return n < 0 ? 0 : (size_t)n;
 }

@@ -981,6 +981,138 @@ static void test_caps_and_pruning(void)
     free(s.text);
 }
 
+/* The number after "label " in a summary line, or -1. */
+static long long sum_field(const char *sum, const char *label)
+{
+    const char *p = strstr(sum, label);
+    return p ? strtoll(p + strlen(label), NULL, 10) : -1;
+}
+
+/* Runs records split over nst instances (chunks of consecutive records when
+ * chunked, else round-robin), merged into the first, like detect's workers. */
+static int run_merged(const bw_record *r, int n, const char *const *kv, int nst, int chunked,
+                      sink *out, char *summary, size_t scap)
+{
+    void *st[4] = {ops->create("elastic"), NULL, NULL, NULL};
+    bw_errbuf eb = {{0}};
+    for (int i = 0; kv && kv[i]; i += 2)
+        CHECK(ops->set(st[0], kv[i], kv[i + 1], &eb) == 0);
+    for (int k = 1; k < nst; k++)
+        st[k] = ops->clone(st[0]);
+    for (int i = 0; i < n; i++)
+        CHECK(ops->add(st[chunked ? (int)((long long)i * nst / n) : i % nst], &r[i]) == 0);
+    for (int k = 1; k < nst; k++) {
+        CHECK(ops->merge(st[0], st[k], &eb) == 0);
+        ops->destroy(st[k]);
+    }
+    bw_run run = {BW_UNSET, BW_UNSET, BW_UNSET, 1767225600000000LL, 1};
+    memset(out, 0, sizeof *out);
+    int err = ops->finish(st[0], &run, collect, out, &eb);
+    ops->summary(st[0], summary, scap);
+    ops->destroy(st[0]);
+    return err;
+}
+
+/* Groups that leave the window are evicted (auto now): with a cap far below
+ * the groups seen but above those alive in any window, nothing is dropped
+ * and the findings equal those of a run that never reaches its cap (and
+ * never sweeps), for one instance and for merged ones. */
+static void test_eviction(void)
+{
+    enum { NG = 100, PER = 20 };
+    const int64_t t0 = 1767225600;
+    static bw_record r[NG * PER + 8];
+    static char hosts[NG][8];
+    static const char *const dsts[] = {"8.8.8.8", "8.8.4.4", "9.9.9.9"};
+    int n = 0;
+    /* Group i calls every 2 s for 40 s from t0 + 10 i; a window is 60 s, so
+     * about 10 groups are alive at any time; time order, as a log. */
+    for (int i = 0; i < NG; i++)
+        snprintf(hosts[i], sizeof hosts[i], "h%02d", i);
+    for (int64_t t = t0; t < t0 + 10 * NG + 40; t++)
+        for (int i = 0; i < NG; i++) {
+            int64_t k = t - (t0 + 10 * i);
+            if (k >= 0 && k < 40 && k % 2 == 0)
+                r[n++] = rec_at(t, hosts[i], "beacon.exe", "10.0.0.1", dsts[(k / 2) % 3 == 0],
+                                443);
+        }
+    int64_t end = t0 + 10 * NG + 40;
+    /* h00 comes back long after it was evicted, calling an address it never
+     * called before; and a late record of a new group already a whole
+     * window behind (created, never reported, evicted). */
+    for (int k = 0; k < 6; k++)
+        r[n++] = rec_at(end + 2 * k, hosts[0], "beacon.exe", "10.0.0.1", dsts[2], 443);
+    r[n++] = rec_at(t0, "late", "beacon.exe", "10.0.0.1", dsts[0], 443);
+    CHECK(n <= (int)(sizeof r / sizeof r[0]));
+
+    static const char *const big[] = {"time_bucket_length", "1", "number_buckets_in_range",
+                                      "60", "min_number_periods", "2", NULL};
+    static const char *const capped[] = {"time_bucket_length", "1", "number_buckets_in_range",
+                                         "60", "min_number_periods", "2", "max_groups", "16",
+                                         NULL};
+    sink ref, s;
+    char sum[512];
+    CHECK(run_records(r, n, big, BW_UNSET, 1, &ref, sum, sizeof sum) == 0);
+    CHECK(sum_field(sum, "groups evicted behind the window ") == 0);
+    CHECK(sum_field(sum, "dropped at the group cap (1000000) ") == 0);
+    CHECK(ref.count == 5 && ref.text && strstr(ref.text, "\"h00\"") &&
+          strstr(ref.text, "\"h99\"") && !strstr(ref.text, "\"late\""));
+
+    CHECK(run_records(r, n, capped, BW_UNSET, 1, &s, sum, sizeof sum) == 0);
+    CHECK(sum_field(sum, "dropped at the group cap (16) ") == 0);
+    CHECK(sum_field(sum, "groups evicted behind the window ") >= NG - 16);
+    CHECK(sum_field(sum, "at most ") <= 16);
+    CHECK(s.count == ref.count && s.text && !strcmp(s.text, ref.text));
+    printf("# capped: %s\n", sum);
+    free(s.text);
+
+    /* Workers: each sweeps on its own (its latest time is a lower bound of
+     * the input's); merged, they agree with the reference. */
+    for (int nst = 2; nst <= 4; nst++)
+        for (int chunked = 0; chunked < 2; chunked++) {
+            CHECK(run_merged(r, n, capped, nst, chunked, &s, sum, sizeof sum) == 0);
+            CHECK(sum_field(sum, "dropped at the group cap (16) ") == 0);
+            CHECK(sum_field(sum, "groups evicted behind the window ") > 0);
+            CHECK(s.count == ref.count && s.text && !strcmp(s.text, ref.text));
+            free(s.text);
+        }
+
+    /* Grouped by source and destination:port (one destination per group,
+     * where sweeps also run before the cap): the same. */
+    for (int i = 0; i < n; i++)
+        r[i].dst_port = 1000 + (r[i].host_name.p[1] - '0') * 10 + (r[i].host_name.p[2] - '0');
+    static const char *const by_port[] = {"time_bucket_length", "1", "number_buckets_in_range",
+                                          "60", "min_number_periods", "2", "group_by",
+                                          "src_dst_port", NULL};
+    static const char *const by_port_capped[] = {
+        "time_bucket_length", "1", "number_buckets_in_range", "60", "min_number_periods", "2",
+        "group_by", "src_dst_port", "max_groups", "32", NULL};
+    sink ref2;
+    CHECK(run_records(r, n, by_port, BW_UNSET, 1, &ref2, sum, sizeof sum) == 0);
+    CHECK(ref2.count == 9 && ref2.text && strstr(ref2.text, "\"8.8.4.4:1099\"") &&
+          strstr(ref2.text, "\"9.9.9.9:1000\""));
+    CHECK(run_records(r, n, by_port_capped, BW_UNSET, 1, &s, sum, sizeof sum) == 0);
+    CHECK(sum_field(sum, "dropped at the group cap (32) ") == 0);
+    CHECK(sum_field(sum, "groups evicted behind the window ") >= 2 * NG - 32);
+    CHECK(s.text && !strcmp(s.text, ref2.text));
+    free(s.text);
+    CHECK(run_merged(r, n, by_port_capped, 3, 1, &s, sum, sizeof sum) == 0);
+    CHECK(sum_field(sum, "dropped at the group cap (32) ") == 0);
+    CHECK(s.text && !strcmp(s.text, ref2.text));
+    free(s.text);
+    free(ref2.text);
+
+    /* A now given only at finish, more than a window before the latest
+     * event: its window's groups were evicted, so finish refuses rather
+     * than report less; without eviction it is exact. */
+    CHECK(run_records(r, n, capped, t0 + 300, 1, &s, NULL, 0) == BW_ERR_USAGE);
+    free(s.text);
+    CHECK(run_records(r, n, big, t0 + 300, 1, &s, NULL, 0) == 0);
+    CHECK(s.count > 0);
+    free(s.text);
+    free(ref.text);
+}
+
 /* ------------------------------------------------------------------ */
 /* Conformance                                                          */
 /* ------------------------------------------------------------------ */
@@ -1103,6 +1235,7 @@ int main(void)
     test_scope_and_group_by();
     test_document();
     test_caps_and_pruning();
+    test_eviction();
     test_conformance();
     return tap_done();
 }
