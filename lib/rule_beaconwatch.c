@@ -328,7 +328,7 @@ static int glob_match(const char *pat, const char *s, size_t n)
 #define REF_SHARD(ref) ((ref) & (NSHARD - 1))
 #define REF_LOCAL(ref) ((ref) >> SHARD_BITS)
 #define BLOCK_MIN 256  /* events in a shard's first log block */
-#define BLOCK_MAX 4096 /* ... and at most (32 KiB) */
+#define BLOCK_MAX (16384 - 3) /* ... and at most: 128 KiB with the header, so mmapped */
 
 /* One event in a shard's append-only log is 8 bytes: the group (local id,
  * 24 bits), the time in ticks from its block's base (18 bits: 17 min),
@@ -950,7 +950,7 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
                          size_t klen, size_t *ngroups, size_t max_groups,
                          unsigned long long *capped, uint32_t *local, int *err)
 {
-    if ((s->n + 1) * 4 > s->tcap * 3 && table_grow(r, s)) {
+    if ((s->n + 1) * 8 > s->tcap * 7 && table_grow(r, s)) {
         *err = BW_ERR_NOMEM;
         return NULL;
     }
