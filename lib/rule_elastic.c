@@ -477,6 +477,16 @@ static char *arena_put(elastic *e, const char *s, size_t n)
     return p;
 }
 
+/* Frees a list of key arena blocks. */
+static void arena_free(arena_block *a)
+{
+    while (a) {
+        arena_block *n = a->next;
+        free(a);
+        a = n;
+    }
+}
+
 static void clear_data(elastic *e)
 {
     for (size_t i = 0; i < e->ngroups; i++) {
@@ -486,11 +496,8 @@ static void clear_data(elastic *e)
     free(e->groups);
     free(e->newest);
     free(e->table);
-    while (e->arena) {
-        arena_block *n = e->arena->next;
-        free(e->arena);
-        e->arena = n;
-    }
+    arena_free(e->arena);
+    e->arena = NULL;
     e->groups = NULL;
     e->newest = NULL;
     e->table = NULL;
@@ -1051,11 +1058,7 @@ static void arena_compact(elastic *e)
             g->proc = p;
         }
     }
-    while (e->arena) {
-        arena_block *n = e->arena->next;
-        free(e->arena);
-        e->arena = n;
-    }
+    arena_free(e->arena);
     e->arena = nb;
     e->key_bytes = keep;
     e->dead_bytes = 0;
