@@ -270,10 +270,19 @@ typedef struct cidr_words {
     int family;
 } cidr_words;
 
+/* Besides the entries (v, and w in the same order), an index for
+ * contains(): the IPv4 /16 blocks that an entry of 16 bits or fewer
+ * covers whole (a bit each, 8 KiB), and the indexes into w of the other
+ * entries by family, so that an IPv4 address costs one bit test and a
+ * scan of the longer IPv4 prefixes only (the default internal list has
+ * one: 255.255.255.255/32). Rebuilt whenever entries are dropped. */
 struct bw_cidr_list {
     bw_cidr *v;
     cidr_words *w;
     size_t n, cap;
+    uint64_t map16[65536 / 64];
+    uint32_t *rest4, *rest6; /* indexes into w */
+    size_t nrest4, nrest6;
 };
 
 bw_cidr_list *bw_cidr_list_new(void)
@@ -287,12 +296,41 @@ void bw_cidr_list_free(bw_cidr_list *l)
         return;
     free(l->v);
     free(l->w);
+    free(l->rest4);
+    free(l->rest6);
     free(l);
+}
+
+/* Adds entry i (already in v and w) to the index. rest4 and rest6 have
+ * room for cap entries. */
+static void index_entry(bw_cidr_list *l, size_t i)
+{
+    const bw_cidr *c = &l->v[i];
+    if (c->net.family == 4 && c->bits <= 16) {
+        unsigned first = (unsigned)c->net.a[12] << 8 | c->net.a[13];
+        unsigned count = 1u << (16 - (c->bits < 0 ? 0 : c->bits));
+        first &= ~(count - 1);
+        for (unsigned b = first; b < first + count; b++)
+            l->map16[b / 64] |= 1ULL << (b % 64);
+    } else if (c->net.family == 4) {
+        l->rest4[l->nrest4++] = (uint32_t)i;
+    } else {
+        l->rest6[l->nrest6++] = (uint32_t)i;
+    }
+}
+
+static void reindex(bw_cidr_list *l)
+{
+    memset(l->map16, 0, sizeof l->map16);
+    l->nrest4 = l->nrest6 = 0;
+    for (size_t i = 0; i < l->n; i++)
+        index_entry(l, i);
 }
 
 void bw_cidr_list_clear(bw_cidr_list *l)
 {
     l->n = 0;
+    reindex(l);
 }
 
 int bw_cidr_list_add(bw_cidr_list *l, const bw_cidr *c)
@@ -307,6 +345,14 @@ int bw_cidr_list_add(bw_cidr_list *l, const bw_cidr *c)
         if (!w)
             return BW_ERR_NOMEM;
         l->w = w;
+        uint32_t *r4 = realloc(l->rest4, cap * sizeof *r4);
+        if (!r4)
+            return BW_ERR_NOMEM;
+        l->rest4 = r4;
+        uint32_t *r6 = realloc(l->rest6, cap * sizeof *r6);
+        if (!r6)
+            return BW_ERR_NOMEM;
+        l->rest6 = r6;
         l->cap = cap;
     }
     int bits = c->bits + (c->net.family == 4 ? 96 : 0);
@@ -317,6 +363,7 @@ int bw_cidr_list_add(bw_cidr_list *l, const bw_cidr *c)
     w->v1 = bw_be64(c->net.a + 8) & w->m1;
     w->family = c->net.family;
     l->v[l->n++] = *c;
+    index_entry(l, l->n - 1);
     return 0;
 }
 
@@ -399,8 +446,10 @@ int bw_cidr_list_parse(bw_cidr_list *l, const char *text, size_t n, const char *
         i = end + 1;
     }
 out:
-    if (err)
+    if (err) {
         l->n = keep;
+        reindex(l);
+    }
     return err;
 }
 
@@ -408,10 +457,19 @@ int bw_cidr_list_contains(const bw_cidr_list *l, const bw_ip *ip)
 {
     if (!l || !ip->family)
         return 0;
+    const uint32_t *rest = l->rest6;
+    size_t nrest = l->nrest6;
+    if (ip->family == 4) {
+        unsigned b = (unsigned)ip->a[12] << 8 | ip->a[13];
+        if (l->map16[b / 64] >> (b % 64) & 1)
+            return 1;
+        rest = l->rest4;
+        nrest = l->nrest4;
+    }
     uint64_t x0 = bw_be64(ip->a), x1 = bw_be64(ip->a + 8);
-    for (size_t i = 0; i < l->n; i++) {
-        const cidr_words *w = &l->w[i];
-        if (w->family == ip->family && ((x0 & w->m0) == w->v0) && ((x1 & w->m1) == w->v1))
+    for (size_t i = 0; i < nrest; i++) {
+        const cidr_words *w = &l->w[rest[i]];
+        if (((x0 & w->m0) == w->v0) && ((x1 & w->m1) == w->v1))
             return 1;
     }
     return 0;

@@ -123,6 +123,61 @@ int main(void)
         bw_cidr_list_free(l);
     }
     CHECK(agree);
+    /* a list of many entries (its /16 index and per-family rest) against
+     * any entry's own match; then after a failed parse and a clear, which
+     * drop entries and rebuild the index */
+    bw_cidr_list *l = bw_cidr_list_new();
+    bw_cidr ents[48];
+    int nent = 0, lagree = 1;
+    CHECK(l != NULL);
+    for (; l && nent < 48; nent++) {
+        bw_cidr *c = &ents[nent];
+        memset(c, 0, sizeof *c);
+        int v4 = nent % 3 != 0;
+        c->net.family = v4 ? 4 : 6;
+        for (int i = 0; i < 16; i++) {
+            rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+            c->net.a[i] = (uint8_t)(rs >> 56);
+        }
+        if (v4) {
+            memset(c->net.a, 0, 10);
+            c->net.a[10] = c->net.a[11] = 0xff;
+        }
+        /* IPv4 8..16 (the /16 index) or 17..32 (the rest), IPv6 16..128;
+         * none so short that it would cover the others */
+        c->bits = v4 ? (nent % 2 ? 8 + (int)((rs >> 20) % 9) : 17 + (int)((rs >> 20) % 16))
+                     : 16 + (int)((rs >> 20) % 113);
+        if (bw_cidr_list_add(l, c))
+            lagree = 0;
+    }
+    for (int it = 0; l && it < 20000; it++) {
+        bw_ip x;
+        rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+        x = ents[(rs >> 33) % 48].net; /* near an entry: flip one bit */
+        int bit = (int)((rs >> 13) % 128);
+        if (x.family == 4 && bit < 96)
+            bit = 96 + bit % 32;
+        x.a[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+        int want = 0;
+        for (int i = 0; i < nent; i++)
+            want |= bw_cidr_contains(&ents[i], &x);
+        if (bw_cidr_list_contains(l, &x) != want)
+            lagree = 0;
+    }
+    CHECK(lagree);
+    if (l) {
+        bw_errbuf eb;
+        bw_ip x;
+        bw_cidr_list_clear(l);
+        CHECK(bw_ip_parse("10.1.2.3", 8, &x) == 0);
+        CHECK(bw_cidr_list_parse(l, "10.0.0.0/8, nonsense", 20, "t", &eb) != 0);
+        CHECK(bw_cidr_list_count(l) == 0 && !bw_cidr_list_contains(l, &x));
+        CHECK(bw_cidr_list_parse(l, "10.0.0.0/8", 10, "t", &eb) == 0);
+        CHECK(bw_cidr_list_contains(l, &x));
+        bw_cidr_list_clear(l);
+        CHECK(!bw_cidr_list_contains(l, &x));
+    }
+    bw_cidr_list_free(l);
     bw_record_clear(&r);
     CHECK(r.src_port == -1 && r.src_bytes == BW_UNSET && r.duration_us == BW_UNSET);
     return tap_done();
