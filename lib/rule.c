@@ -94,6 +94,15 @@ bw_rule *bw_rule_clone(const bw_rule *r, bw_errbuf *eb)
     return c;
 }
 
+bw_rule *bw_rule_clone_shared(const bw_rule *r, bw_errbuf *eb)
+{
+    void *st = r->ops->clone_shared ? r->ops->clone_shared(r->st) : r->ops->clone(r->st);
+    bw_rule *c = wrap(r->ops, r->name, st);
+    if (!c)
+        bw_errf(eb, BW_ERR_NOMEM, "out of memory");
+    return c;
+}
+
 int bw_rule_add(bw_rule *r, const bw_record *rec)
 {
     return r->ops->add(r->st, rec);

@@ -378,6 +378,21 @@ typedef struct gaux {
     uint16_t dport; /* 0xffff none */
 } gaux;
 
+/* One origin's event log in a shard: narrow blocks, and the wide log for
+ * out-of-order events. */
+typedef struct evlog {
+    evblock *head, *tail, **tail_link; /* tail_link: the pointer to tail */
+    evblock *whead, *wtail;
+} evlog;
+
+/* Instances made with clone_shared() add to one set of shards (a core),
+ * each shard under its lock, so that a group two workers both see is held
+ * once and no merge is needed; each instance appends to its own log in
+ * every shard (its origin), so every log stays in its input's time order.
+ * More instances than MAX_ORIGIN share logs (correct, but their events
+ * then interleave and more of them go to the wide log). */
+#define MAX_ORIGIN 16
+
 typedef struct shard {
     uint32_t *w; /* records (group + key), in 4-byte words */
     size_t wn, wcap;
@@ -386,13 +401,23 @@ typedef struct shard {
     size_t tcap;
     gaux *aux;
     uint32_t naux, capaux;
-    evblock *head, *tail, **tail_link; /* the log; tail_link: the pointer to tail */
-    evblock *whead, *wtail;             /* the wide log (out-of-order events) */
-    size_t nev;                          /* events in both */
+    evlog log[MAX_ORIGIN];
+    size_t nev; /* events in all logs */
+    pthread_mutex_t mu;
 } shard;
 
+typedef struct core {
+    _Atomic int refs; /* instances using it */
+    int norigin;      /* origins handed out (clone_shared) */
+    _Atomic size_t ngroups;              /* updated once per flush */
+    _Atomic unsigned long long events;  /* likewise */
+    _Atomic int64_t epoch; /* ticks of t = 0 in the logs; INT64_MIN before the first event */
+    shard sh[NSHARD];
+} core;
+
 #define GRP(s, local) ((group *)((s)->w + (local)))
-#define BATCH 16
+#define PEND_RECS 4096          /* records an instance queues before a flush */
+#define PEND_KEYS (256 * 1024)  /* bytes of their keys */
 #define NH_BYTES 40 /* keys up to this long are hashed with NH (keyhash) */
 #define NH_WORDS (NH_BYTES / 4)
 #define KEY(g) ((char *)((g) + 1))
@@ -422,27 +447,32 @@ typedef struct bwrule {
     uint64_t k0, k1;     /* SipHash key */
     uint32_t nhk[NH_WORDS + 2]; /* NH key (keyhash) */
     uint64_t nhz[NH_WORDS / 2 + 1]; /* nhz[p]: sum of NH's products of pairs p.. of zeros */
-    shard sh[NSHARD];
-    size_t ngroups;
-    int64_t epoch; /* ticks of t = 0 in the logs; INT64_MIN before the first event */
+    core *co;
+    shard *sh; /* co->sh */
+    int origin;
     int64_t min_us, max_us;
     counters c;
     size_t mem_peak; /* bytes of the state when finish() started */
-    /* add() queues BATCH records and looks their groups up together, so
-     * that the memory loads of one lookup overlap those of the others */
+    /* add() queues records and flush() looks their groups up shard by
+     * shard, each shard once under its lock, with the memory loads of the
+     * next lookups prefetched (allocated at the first add) */
     struct pend_rec {
         int64_t ticks;
+        uint32_t hp; /* its host_process group, REF + 1, set by flush */
         uint16_t sb, db, dport;
         bw_ip src, dst;
-    } prec[BATCH];
+    } *prec;
     struct pend_op {
         uint64_t hv;
-        uint16_t koff, klen;
-        uint8_t kind, rec;
-    } pop[BATCH * 3];
-    int nprec, npop;
+        uint32_t koff, rec;
+        uint32_t local; /* host_process ops: set by flush's first pass */
+        uint16_t klen;
+        uint8_t kind;
+    } *pop;
+    uint32_t *porder; /* ops by shard */
+    uint32_t nprec, npop, nhp;
     size_t pkeys_n;
-    char pkeys[BATCH * 3 * MAX_KEY];
+    char *pkeys;
     unsigned long long tested, reported, alerts, benign_found;
     int added;
 } bwrule;
@@ -545,24 +575,68 @@ static void blocks_free(evblock *b)
     }
 }
 
+/* Frees a shard's groups and logs; its lock stays. */
 static void shard_clear(shard *s)
 {
-    blocks_free(s->head);
-    blocks_free(s->whead);
+    for (int o = 0; o < MAX_ORIGIN; o++) {
+        blocks_free(s->log[o].head);
+        blocks_free(s->log[o].whead);
+    }
     free(s->w);
     free(s->table);
     free(s->aux);
+    pthread_mutex_t mu = s->mu;
     memset(s, 0, sizeof *s);
+    s->mu = mu;
 }
 
-static void clear_data(bwrule *r)
+static core *core_new(void)
+{
+    core *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    atomic_init(&c->refs, 1);
+    c->norigin = 1;
+    atomic_init(&c->ngroups, 0);
+    atomic_init(&c->events, 0);
+    atomic_init(&c->epoch, INT64_MIN);
+    for (int i = 0; i < NSHARD; i++)
+        pthread_mutex_init(&c->sh[i].mu, NULL);
+    return c;
+}
+
+/* Drops the groups and events (of every instance sharing the core). */
+static void core_clear(core *c)
 {
     for (int i = 0; i < NSHARD; i++)
-        shard_clear(&r->sh[i]);
-    r->ngroups = 0;
-    r->epoch = INT64_MIN;
-    r->min_us = INT64_MAX;
-    r->max_us = INT64_MIN;
+        shard_clear(&c->sh[i]);
+    atomic_store(&c->ngroups, 0);
+    atomic_store(&c->events, 0);
+    atomic_store(&c->epoch, INT64_MIN);
+}
+
+static void core_release(core *c)
+{
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    core_clear(c);
+    for (int i = 0; i < NSHARD; i++)
+        pthread_mutex_destroy(&c->sh[i].mu);
+    free(c);
+}
+
+static void pend_free(bwrule *r)
+{
+    free(r->prec);
+    free(r->pop);
+    free(r->porder);
+    free(r->pkeys);
+    r->prec = NULL;
+    r->pop = NULL;
+    r->porder = NULL;
+    r->pkeys = NULL;
+    r->nprec = r->npop = r->nhp = 0;
+    r->pkeys_n = 0;
 }
 
 static void destroy(void *st)
@@ -570,7 +644,8 @@ static void destroy(void *st)
     bwrule *r = st;
     if (!r)
         return;
-    clear_data(r);
+    core_release(r->co);
+    pend_free(r);
     bw_cidr_list_free(r->internal);
     fplist_clear(&r->benign);
     free(r);
@@ -595,7 +670,6 @@ static void defaults(bwrule *r)
     r->benign_builtin = 1;
     r->min_us = INT64_MAX;
     r->max_us = INT64_MIN;
-    r->epoch = INT64_MIN;
 }
 
 static void *create(const char *variant)
@@ -606,6 +680,11 @@ static void *create(const char *variant)
         return NULL;
     defaults(r);
     seed(r);
+    if (!(r->co = core_new())) {
+        free(r);
+        return NULL;
+    }
+    r->sh = r->co->sh;
     bw_errbuf eb;
     if (!(r->internal = bw_cidr_list_new()))
         goto fail;
@@ -623,12 +702,24 @@ fail:
     return NULL;
 }
 
-static void *clone_state(const void *st)
+/* An empty instance with st's parameters and hash keys: with its own core,
+ * or (shared) adding to st's core under a new origin. Instances sharing a
+ * core must all be merged into one of them before it finishes. */
+static void *clone_with(const void *st, int shared)
 {
     const bwrule *s = st;
     bwrule *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    if (shared) {
+        r->co = s->co;
+        atomic_fetch_add(&r->co->refs, 1);
+        r->origin = r->co->norigin++ % MAX_ORIGIN;
+    } else if (!(r->co = core_new())) {
+        free(r);
+        return NULL;
+    }
+    r->sh = r->co->sh;
     r->min_beats = s->min_beats;
     r->fdr = s->fdr;
     r->threshold = s->threshold;
@@ -648,12 +739,21 @@ static void *clone_state(const void *st)
     memcpy(r->nhz, s->nhz, sizeof r->nhz);
     r->min_us = INT64_MAX;
     r->max_us = INT64_MIN;
-    r->epoch = INT64_MIN;
     if (!(r->internal = bw_cidr_list_dup(s->internal)) || fplist_dup(&r->benign, &s->benign)) {
         destroy(r);
         return NULL;
     }
     return r;
+}
+
+static void *clone_state(const void *st)
+{
+    return clone_with(st, 0);
+}
+
+static void *clone_shared(const void *st)
+{
+    return clone_with(st, 1);
 }
 
 /* ------------------------------------------------------------ params */
@@ -1185,18 +1285,18 @@ static evblock *block_new(uint32_t cap, int64_t base)
     return b;
 }
 
-/* Appends an event (ticks, and low = EV_LOW(...)) to the shard's log;
+/* Appends an event (ticks, and low = EV_LOW(...)) to log l of shard s;
  * counts it in *ooo when it goes to the wide log. */
-static int log_put(shard *s, int64_t ticks, uint64_t low, unsigned long long *ooo)
+static int log_put(shard *s, evlog *l, int64_t ticks, uint64_t low, unsigned long long *ooo)
 {
-    evblock *b = s->tail;
+    evblock *b = l->tail;
     if (b && ticks >= b->base && ticks - b->base < DT_RANGE && b->n < b->cap) {
         b->e[b->n++] = low | (uint64_t)(ticks - b->base) << EV_DT_SHIFT;
         s->nev++;
         return 0;
     }
     if (b && ticks < b->base) { /* out of order: the wide log */
-        evblock *w = s->wtail;
+        evblock *w = l->wtail;
         if (!w || w->n + 2 > w->cap) {
             evblock *nw = block_new(w ? BLOCK_MAX : BLOCK_MIN, 0);
             if (!nw)
@@ -1204,8 +1304,8 @@ static int log_put(shard *s, int64_t ticks, uint64_t low, unsigned long long *oo
             if (w)
                 w->next = nw;
             else
-                s->whead = nw;
-            s->wtail = w = nw;
+                l->whead = nw;
+            l->wtail = w = nw;
         }
         w->e[w->n++] = (uint64_t)ticks;
         w->e[w->n++] = low;
@@ -1222,7 +1322,7 @@ static int log_put(shard *s, int64_t ticks, uint64_t low, unsigned long long *oo
         evblock *sb = realloc(b, sizeof *b + b->n * sizeof(uint64_t));
         if (sb) {
             sb->cap = sb->n;
-            *s->tail_link = s->tail = b = sb;
+            *l->tail_link = l->tail = b = sb;
         }
     }
     evblock *nb = block_new(cap, ticks - DT_SLACK);
@@ -1230,61 +1330,220 @@ static int log_put(shard *s, int64_t ticks, uint64_t low, unsigned long long *oo
         return BW_ERR_NOMEM;
     nb->e[nb->n++] = low | (uint64_t)DT_SLACK << EV_DT_SHIFT;
     s->nev++;
-    s->tail_link = b ? &b->next : &s->head;
-    *s->tail_link = s->tail = nb;
+    l->tail_link = b ? &b->next : &l->head;
+    *l->tail_link = l->tail = nb;
     return 0;
 }
 
-/* Looks up the groups of the queued records and appends their events:
- * first the table slot of every lookup is loaded (prefetched by add), and
- * the record its tag points at prefetched; then the lookups run in order
- * (a record's (host, process) group before its other groups). */
+/* The group's first event is its earliest (ties: the smaller destination),
+ * whichever instance or flush brought it, so that the addresses, port and
+ * process kept for it do not depend on how the input was split. */
+static int take_first(shard *s, group *g, int64_t off, const struct pend_rec *pr, uint32_t hp)
+{
+    uint32_t o = off < 0 ? 0 : off >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)off;
+    if (g->first != UINT32_MAX) {
+        if (o > g->first)
+            return 0;
+        if (o == g->first) {
+            if (kind_of(s, g) == K_SDP)
+                return 0;
+            bw_ip gd = gdst(s, g);
+            if (memcmp(pr->dst.a, gd.a, 16) >= 0)
+                return 0;
+        }
+    }
+    int err = set_ips(s, g, &pr->src, &pr->dst, pr->dport);
+    g->first = o;
+    g->hp = hp;
+    return err;
+}
+
+/* Prefetches what looking up op i of shard s will load: its table slot
+ * (dist ahead) and the record the slot's tag points at (dist / 2 ahead,
+ * when the slot has arrived). */
+static void lookup_prefetch(const shard *s, const struct pend_op *po, int record)
+{
+    if (!s->tcap)
+        return;
+    size_t h = po->hv & (s->tcap - 1);
+    if (!record) {
+        __builtin_prefetch(&s->table[h]);
+        return;
+    }
+    uint32_t tag = TAG(po->hv);
+    for (; s->table[h]; h = (h + 1) & (s->tcap - 1)) {
+        if ((s->table[h] & ~(LOCAL_MAX - 1)) == tag) {
+            __builtin_prefetch(GRP(s, SLOT_LOCAL(s->table[h])));
+            return;
+        }
+    }
+}
+
+#define PF_DIST 8
+
+/* What flush() shares with its per-op steps. */
+typedef struct flush_ctx {
+    int64_t epoch;
+    int ordered;           /* near a cap: one op at a time, each reserving */
+    size_t created;        /* groups created */
+    unsigned long long ev; /* events kept */
+} flush_ctx;
+
+/* Finds (or, within the group cap, creates) op po's group in shard si. In
+ * a fast flush the cap was reserved for every op up front; an ordered one
+ * reserves a group per op from the shared count, and gives it back when
+ * the op's group existed, so that instances adding at once never pass the
+ * cap together. */
+static group *flush_find(bwrule *r, int si, const struct pend_op *po, flush_ctx *fc,
+                         uint32_t *local, int *err)
+{
+    shard *s = &r->sh[si];
+    if (!fc->ordered)
+        return find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, &fc->created,
+                          SIZE_MAX, &r->c.cap_groups, local, err);
+    int ok = atomic_fetch_add(&r->co->ngroups, 1) < r->max_groups;
+    size_t one = ok ? 0 : 1; /* find_group creates only while one < 1 */
+    group *g = find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, &one, 1,
+                          &r->c.cap_groups, local, err);
+    if (ok && one == 1)
+        fc->created++;
+    else /* nothing created: give the reservation back */
+        atomic_fetch_sub(&r->co->ngroups, 1);
+    return g;
+}
+
+/* One queued op of shard si (locked by the caller). step 0: a host_process
+ * op's group only (found or created, first event); step 1: the op's event
+ * (a host_process op's group found in step 0); step 2: both. */
+static int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *fc)
+{
+    shard *s = &r->sh[si];
+    struct pend_rec *pr = &r->prec[po->rec];
+    uint32_t local;
+    group *g;
+    int err = 0;
+    if (po->kind == K_HP && step != 1) {
+        g = flush_find(r, si, po, fc, &local, &err);
+        po->local = g ? local : UINT32_MAX;
+        if (!g)
+            return err;
+        pr->hp = REF(si, local) + 1;
+        if ((err = take_first(s, g, pr->ticks - fc->epoch, pr, 0)) || step == 0)
+            return err;
+    } else if (step == 0) {
+        return 0;
+    } else if (po->kind == K_HP) {
+        if (po->local == UINT32_MAX)
+            return 0; /* counted at the group cap */
+        local = po->local;
+        g = GRP(s, local);
+    } else {
+        g = flush_find(r, si, po, fc, &local, &err);
+        if (!g)
+            return err;
+        if ((err = take_first(s, g, pr->ticks - fc->epoch, pr, pr->hp)))
+            return err;
+    }
+    if (g->n >= r->max_events_group ||
+        (fc->ordered && atomic_fetch_add(&r->co->events, 1) >= r->max_events)) {
+        if (fc->ordered && g->n < r->max_events_group)
+            atomic_fetch_sub(&r->co->events, 1);
+        r->c.cap_events++;
+        return 0;
+    }
+    if ((err = log_put(s, &s->log[r->origin], pr->ticks, EV_LOW(local, pr->sb, pr->db),
+                       &r->c.out_of_order))) {
+        if (fc->ordered)
+            atomic_fetch_sub(&r->co->events, 1);
+        return err;
+    }
+    g->n++;
+    fc->ev++;
+    return 0;
+}
+
+/* Looks up the groups of the queued records and appends their events, one
+ * shard at a time under its lock (in an order of this instance's own, a
+ * busy shard left for after the others), with the next lookups' memory
+ * prefetched: first the host_process groups (a record's other groups keep
+ * a reference to it), then every event in record order, so that each log
+ * stays in its input's order. Each op can add at most one group and one
+ * event, so a flush first reserves as many of both from the shared counts;
+ * when a cap might be reached, the ops run in record order instead, one
+ * lock and one reservation each, so that the groups and events kept are
+ * the first ones as they came (exactly so with one instance; instances
+ * adding at once never pass a cap together, but one may be refused a
+ * group another has reserved and then found existing). */
 static int flush(bwrule *r)
 {
+    if (!r->npop) {
+        r->nprec = 0;
+        r->pkeys_n = 0;
+        return 0;
+    }
+    core *co = r->co;
     int err = 0;
-    for (int i = 0; i < r->npop; i++) {
-        const struct pend_op *po = &r->pop[i];
-        const shard *s = &r->sh[po->hv >> (64 - SHARD_BITS)];
-        if (!s->tcap)
-            continue;
-        uint32_t tag = TAG(po->hv);
-        for (size_t h = po->hv & (s->tcap - 1); s->table[h]; h = (h + 1) & (s->tcap - 1)) {
-            if ((s->table[h] & ~(LOCAL_MAX - 1)) == tag) {
-                __builtin_prefetch(GRP(s, SLOT_LOCAL(s->table[h])));
-                break;
+    flush_ctx fc;
+    memset(&fc, 0, sizeof fc);
+    fc.epoch = atomic_load_explicit(&co->epoch, memory_order_relaxed);
+    size_t g0 = atomic_fetch_add(&co->ngroups, r->npop);
+    unsigned long long e0 = atomic_fetch_add(&co->events, r->npop);
+    if (g0 + r->npop > r->max_groups || e0 + r->npop > r->max_events) {
+        atomic_fetch_sub(&co->ngroups, r->npop);
+        atomic_fetch_sub(&co->events, r->npop);
+        fc.ordered = 1;
+        for (uint32_t i = 0; i < r->npop && !err; i++) {
+            int si = (int)(r->pop[i].hv >> (64 - SHARD_BITS));
+            pthread_mutex_lock(&r->sh[si].mu);
+            err = flush_op(r, si, &r->pop[i], 2, &fc);
+            pthread_mutex_unlock(&r->sh[si].mu);
+        }
+        goto done;
+    }
+    uint32_t start[NSHARD + 1] = {0};
+    for (uint32_t i = 0; i < r->npop; i++)
+        start[(r->pop[i].hv >> (64 - SHARD_BITS)) + 1]++;
+    for (int si = 0; si < NSHARD; si++)
+        start[si + 1] += start[si];
+    uint32_t fill[NSHARD];
+    memcpy(fill, start, sizeof fill);
+    for (uint32_t i = 0; i < r->npop; i++)
+        r->porder[fill[r->pop[i].hv >> (64 - SHARD_BITS)]++] = i;
+    for (int step = r->nhp ? 0 : 1; step < 2 && !err; step++) {
+        int later[NSHARD], nlater = 0;
+        for (int ki = 0; ki < NSHARD + nlater && !err; ki++) {
+            int si = ki < NSHARD ? (ki + r->origin * (NSHARD / 4 + 1)) % NSHARD
+                                 : later[ki - NSHARD];
+            uint32_t b = start[si], e = start[si + 1];
+            if (b == e)
+                continue;
+            shard *s = &r->sh[si];
+            if (ki < NSHARD) {
+                if (pthread_mutex_trylock(&s->mu) != 0) {
+                    later[nlater++] = si;
+                    continue;
+                }
+            } else {
+                pthread_mutex_lock(&s->mu);
             }
+            for (uint32_t k = b; k < e && k < b + PF_DIST; k++)
+                lookup_prefetch(s, &r->pop[r->porder[k]], 0);
+            for (uint32_t k = b; k < e && !err; k++) {
+                if (k + PF_DIST < e)
+                    lookup_prefetch(s, &r->pop[r->porder[k + PF_DIST]], 0);
+                if (k + PF_DIST / 2 < e)
+                    lookup_prefetch(s, &r->pop[r->porder[k + PF_DIST / 2]], 1);
+                err = flush_op(r, si, &r->pop[r->porder[k]], step, &fc);
+            }
+            pthread_mutex_unlock(&s->mu);
         }
     }
-    uint32_t hp[BATCH] = {0};
-    for (int i = 0; i < r->npop && !err; i++) {
-        const struct pend_op *po = &r->pop[i];
-        const struct pend_rec *pr = &r->prec[po->rec];
-        int si = (int)(po->hv >> (64 - SHARD_BITS));
-        shard *s = &r->sh[si];
-        uint32_t local;
-        group *g = find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, &r->ngroups,
-                              r->max_groups, &r->c.cap_groups, &local, &err);
-        if (!g)
-            continue;
-        if (g->first == UINT32_MAX) {
-            if ((err = set_ips(s, g, &pr->src, &pr->dst, pr->dport)))
-                break;
-            int64_t off = pr->ticks - r->epoch;
-            g->first = off < 0 ? 0 : off >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)off;
-            g->hp = po->kind == K_HP ? 0 : hp[po->rec];
-        }
-        if (po->kind == K_HP)
-            hp[po->rec] = REF(si, local) + 1;
-        if (g->n >= r->max_events_group || r->c.events >= r->max_events) {
-            r->c.cap_events++;
-            continue;
-        }
-        if ((err = log_put(s, pr->ticks, EV_LOW(local, pr->sb, pr->db), &r->c.out_of_order)))
-            break;
-        g->n++;
-        r->c.events++;
-    }
-    r->nprec = r->npop = 0;
+    /* give back what this flush reserved and did not use */
+    atomic_fetch_sub(&co->ngroups, r->npop - fc.created);
+    atomic_fetch_sub(&co->events, r->npop - fc.ev);
+done:
+    r->c.events += fc.ev;
+    r->nprec = r->npop = r->nhp = 0;
     r->pkeys_n = 0;
     return err;
 }
@@ -1318,13 +1577,25 @@ static int add(void *st, const bw_record *rec)
     if (rec->ts_us > r->max_us)
         r->max_us = rec->ts_us;
     int64_t ticks = ticks_of(rec->ts_us);
-    if (r->epoch == INT64_MIN)
-        r->epoch = ticks - HALF_RANGE;
+    int64_t ep = atomic_load_explicit(&r->co->epoch, memory_order_relaxed);
+    if (ep == INT64_MIN)
+        atomic_compare_exchange_strong(&r->co->epoch, &ep, ticks - HALF_RANGE);
+    if (!r->prec) {
+        r->prec = malloc(PEND_RECS * sizeof *r->prec);
+        r->pop = malloc(PEND_RECS * 3 * sizeof *r->pop);
+        r->porder = malloc(PEND_RECS * 3 * sizeof *r->porder);
+        r->pkeys = malloc(PEND_KEYS);
+        if (!r->prec || !r->pop || !r->porder || !r->pkeys) {
+            pend_free(r);
+            return BW_ERR_NOMEM;
+        }
+    }
     uint16_t sb = bytes_code(rec->src_bytes), db = bytes_code(rec->dst_bytes);
     uint16_t dport = rec->dst_port >= 0 && rec->dst_port <= 65535 ? (uint16_t)rec->dst_port
                                                                      : 0xffff;
     struct pend_rec *pr = &r->prec[r->nprec];
     pr->ticks = ticks;
+    pr->hp = 0;
     pr->sb = sb;
     pr->db = db;
     pr->dport = dport;
@@ -1356,16 +1627,14 @@ static int add(void *st, const bw_record *rec)
         }
         struct pend_op *po = &r->pop[r->npop++];
         po->hv = keyhash(r, key, n);
-        po->koff = (uint16_t)r->pkeys_n;
+        po->koff = (uint32_t)r->pkeys_n;
         po->klen = (uint16_t)n;
         po->kind = (uint8_t)kind;
-        po->rec = (uint8_t)r->nprec;
+        po->rec = r->nprec;
+        r->nhp += kind == K_HP;
         r->pkeys_n += n;
-        const shard *s = &r->sh[po->hv >> (64 - SHARD_BITS)];
-        if (s->tcap)
-            __builtin_prefetch(&s->table[po->hv & (s->tcap - 1)]);
     }
-    if (++r->nprec == BATCH)
+    if (++r->nprec == PEND_RECS || r->pkeys_n + 3 * MAX_KEY > PEND_KEYS)
         return flush(r);
     return 0;
 }
@@ -1413,7 +1682,8 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
     bwrule *into = j->into, *from = j->from;
     shard *s = &into->sh[si], *fs = &from->sh[si];
     int err = 0;
-    int64_t delta = from->epoch == INT64_MIN ? 0 : from->epoch - into->epoch;
+    int64_t fe = atomic_load(&from->co->epoch), ie = atomic_load(&into->co->epoch);
+    int64_t delta = fe == INT64_MIN ? 0 : fe - ie;
     /* from's local id (a word offset) -> into's; set at record starts */
     uint32_t *map = malloc((fs->wn + 1) * sizeof *map);
     size_t caphp = 0;
@@ -1465,39 +1735,44 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
         }
     }
     /* the events: renumbered and appended block by block (their times are
-     * absolute: block bases are ticks, not offsets from an epoch) */
-    for (int wide = 0; wide < 2; wide++) {
-        uint32_t step = wide ? 2 : 1;
-        for (evblock *b = wide ? fs->whead : fs->head; b; b = b->next) {
-            uint32_t w = 0;
-            for (uint32_t k = 0; k < b->n; k += step) {
-                uint64_t e = b->e[k + step - 1];
-                uint32_t gi = map[EV_GID(e)];
-                if (gi == UINT32_MAX || GRP(s, gi)->n >= into->max_events_group) {
-                    (*ce)++;
-                    continue;
+     * absolute: block bases are ticks, not offsets from an epoch), each
+     * origin's to the same origin's log */
+    for (int o = 0; o < MAX_ORIGIN; o++) {
+        evlog *l = &s->log[o], *fl = &fs->log[o];
+        for (int wide = 0; wide < 2; wide++) {
+            uint32_t step = wide ? 2 : 1;
+            for (evblock *b = wide ? fl->whead : fl->head; b; b = b->next) {
+                uint32_t w = 0;
+                for (uint32_t k = 0; k < b->n; k += step) {
+                    uint64_t e = b->e[k + step - 1];
+                    uint32_t gi = map[EV_GID(e)];
+                    if (gi == UINT32_MAX || GRP(s, gi)->n >= into->max_events_group) {
+                        (*ce)++;
+                        continue;
+                    }
+                    GRP(s, gi)->n++;
+                    if (wide)
+                        b->e[w++] = b->e[k];
+                    b->e[w++] =
+                        (e & ((1ULL << EV_GID_SHIFT) - 1)) | (uint64_t)gi << EV_GID_SHIFT;
                 }
-                GRP(s, gi)->n++;
-                if (wide)
-                    b->e[w++] = b->e[k];
-                b->e[w++] = (e & ((1ULL << EV_GID_SHIFT) - 1)) | (uint64_t)gi << EV_GID_SHIFT;
+                b->n = w;
+                (*evn) += w / step;
+                s->nev += w / step;
             }
-            b->n = w;
-            (*evn) += w / step;
-            s->nev += w / step;
         }
-    }
-    if (fs->head) {
-        *(s->tail ? &s->tail->next : &s->head) = fs->head;
-        s->tail_link = fs->tail_link == &fs->head ? (s->tail ? &s->tail->next : &s->head)
-                                                   : fs->tail_link;
-        s->tail = fs->tail;
-        fs->head = fs->tail = NULL;
-    }
-    if (fs->whead) {
-        *(s->wtail ? &s->wtail->next : &s->whead) = fs->whead;
-        s->wtail = fs->wtail;
-        fs->whead = fs->wtail = NULL;
+        if (fl->head) {
+            *(l->tail ? &l->tail->next : &l->head) = fl->head;
+            l->tail_link = fl->tail_link == &fl->head ? (l->tail ? &l->tail->next : &l->head)
+                                                       : fl->tail_link;
+            l->tail = fl->tail;
+            fl->head = fl->tail = NULL;
+        }
+        if (fl->whead) {
+            *(l->wtail ? &l->wtail->next : &l->whead) = fl->whead;
+            l->wtail = fl->wtail;
+            fl->whead = fl->wtail = NULL;
+        }
     }
     /* from's shard is no longer needed: give its memory back now, so that
      * the peak is not both instances at once */
@@ -1539,27 +1814,58 @@ static void *merge_worker(void *arg)
     return NULL;
 }
 
+/* Counters of the work done in `from` (its events are counted where
+ * they are kept). */
+static void fold_counters(bwrule *into, const bwrule *from)
+{
+    into->c.offered += from->c.offered;
+    into->c.kept += from->c.kept;
+    into->c.no_addr += from->c.no_addr;
+    into->c.no_time += from->c.no_time;
+    into->c.internal_dst += from->c.internal_dst;
+    into->c.cap_groups += from->c.cap_groups;
+    into->c.cap_events += from->c.cap_events;
+    into->c.out_of_order += from->c.out_of_order;
+    if (into->co == from->co)
+        into->c.events += from->c.events;
+    if (from->min_us < into->min_us)
+        into->min_us = from->min_us;
+    if (from->max_us > into->max_us)
+        into->max_us = from->max_us;
+    into->added |= from->added;
+}
+
 static int merge(void *into_, void *from_, bw_errbuf *eb)
 {
     bwrule *into = into_, *from = from_;
     int err = 0;
     if ((err = flush(into)) || (err = flush(from)))
         return bw_errf(eb, err, "beaconwatch: out of memory");
+    if (into->co == from->co) { /* clone_shared: the groups are there already */
+        fold_counters(into, from);
+        memset(&from->c, 0, sizeof from->c);
+        from->min_us = INT64_MAX;
+        from->max_us = INT64_MIN;
+        return 0;
+    }
     merge_job *j = calloc(1, sizeof *j);
     if (!j)
         return bw_errf(eb, BW_ERR_NOMEM, "beaconwatch: out of memory");
-    if (from->epoch != INT64_MIN && into->epoch == INT64_MIN)
-        into->epoch = from->epoch;
+    int64_t ie = INT64_MIN, fe = atomic_load(&from->co->epoch);
+    if (fe != INT64_MIN)
+        atomic_compare_exchange_strong(&into->co->epoch, &ie, fe);
+    size_t ing = atomic_load(&into->co->ngroups), fng = atomic_load(&from->co->ngroups);
     j->into = into;
     j->from = from;
-    j->group_budget = into->max_groups > into->ngroups ? into->max_groups - into->ngroups : 0;
+    j->group_budget = into->max_groups > ing ? into->max_groups - ing : 0;
     atomic_init(&j->next, 0);
     pthread_mutex_init(&j->mu, NULL);
     /* each shard checks the group cap against the budget left before it:
      * exact on one thread, so two threads only when neither the group nor
      * the event cap can be reached by this merge */
-    int threads = into->c.events + from->c.events > into->max_events ||
-                          into->ngroups + from->ngroups > into->max_groups
+    int threads = atomic_load(&into->co->events) + atomic_load(&from->co->events) >
+                                  into->max_events ||
+                          ing + fng > into->max_groups
                       ? 1
                       : 2;
     pthread_t th;
@@ -1585,32 +1891,23 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
             g->hp = loc == UINT32_MAX ? 0 : REF(REF_SHARD(ref), loc) + 1;
         }
     }
-    into->ngroups = 0;
+    size_t ng = 0;
     for (int si = 0; si < NSHARD; si++)
-        into->ngroups += into->sh[si].n;
+        ng += into->sh[si].n;
+    atomic_store(&into->co->ngroups, ng);
+    atomic_fetch_add(&into->co->events, j->events);
     into->c.events += j->events;
     into->c.cap_groups += j->cap_groups;
     into->c.cap_events += j->cap_events;
-    /* counters of work done in `from` */
-    into->c.offered += from->c.offered;
-    into->c.kept += from->c.kept;
-    into->c.no_addr += from->c.no_addr;
-    into->c.no_time += from->c.no_time;
-    into->c.internal_dst += from->c.internal_dst;
-    into->c.cap_groups += from->c.cap_groups;
-    into->c.cap_events += from->c.cap_events;
-    into->c.out_of_order += from->c.out_of_order;
-    if (from->min_us < into->min_us)
-        into->min_us = from->min_us;
-    if (from->max_us > into->max_us)
-        into->max_us = from->max_us;
-    into->added |= from->added;
+    fold_counters(into, from);
 out:
     for (int si = 0; si < NSHARD; si++)
         free(j->hpmap[si]);
     free(j);
-    clear_data(from);
+    core_clear(from->co);
     memset(&from->c, 0, sizeof from->c);
+    from->min_us = INT64_MAX;
+    from->max_us = INT64_MIN;
     return err;
 }
 
@@ -2404,21 +2701,22 @@ static void *fin_worker(void *arg)
             off[i] = pos;
             pos += GRP(s, i)->n;
         }
-        for (int wide = 0; wide < 2; wide++) {
-            for (evblock *b = wide ? s->whead : s->head, *nb; b; b = nb) {
-                nb = b->next;
-                for (uint32_t k = 0; k < b->n; k += wide ? 2 : 1) {
-                    uint64_t e = b->e[k + wide];
-                    int64_t dt = (wide ? (int64_t)b->e[k] : b->base + EV_DT(e)) - j->tmin;
-                    if (dt > SORT_TMAX)
-                        dt = SORT_TMAX;
-                    buf[off[EV_GID(e)]++] = (uint64_t)dt << 22 | EV_BYTES(e);
+        for (int o = 0; o < MAX_ORIGIN; o++) {
+            for (int wide = 0; wide < 2; wide++) {
+                for (evblock *b = wide ? s->log[o].whead : s->log[o].head, *nb; b; b = nb) {
+                    nb = b->next;
+                    for (uint32_t k = 0; k < b->n; k += wide ? 2 : 1) {
+                        uint64_t e = b->e[k + wide];
+                        int64_t dt = (wide ? (int64_t)b->e[k] : b->base + EV_DT(e)) - j->tmin;
+                        if (dt > SORT_TMAX)
+                            dt = SORT_TMAX;
+                        buf[off[EV_GID(e)]++] = (uint64_t)dt << 22 | EV_BYTES(e);
+                    }
+                    free(b);
                 }
-                free(b);
             }
+            memset(&s->log[o], 0, sizeof s->log[o]);
         }
-        s->head = s->tail = s->whead = s->wtail = NULL;
-        s->tail_link = NULL;
         /* off[i] is now the end of group i's events */
         for (uint32_t i = 0; i < s->wn; i += rec_words(GRP(s, i))) {
             group *g = GRP(s, i);
@@ -2720,9 +3018,10 @@ static size_t state_bytes(const bwrule *r)
         const shard *s = &r->sh[si];
         bytes += s->wcap * 4 + s->tcap * sizeof *s->table +
                  s->capaux * sizeof *s->aux;
-        for (int wide = 0; wide < 2; wide++)
-            for (const evblock *b = wide ? s->whead : s->head; b; b = b->next)
-                bytes += sizeof *b + b->cap * sizeof(uint64_t);
+        for (int o = 0; o < MAX_ORIGIN; o++)
+            for (int wide = 0; wide < 2; wide++)
+                for (const evblock *b = wide ? s->log[o].whead : s->log[o].head; b; b = b->next)
+                    bytes += sizeof *b + b->cap * sizeof(uint64_t);
     }
     return bytes;
 }
@@ -2849,7 +3148,8 @@ static size_t summary(const void *st, char *buf, size_t cap)
                      "internal destination %llu, dropped at the group cap %llu, at the event "
                      "caps %llu; out of order %llu (kept); tested %llu groups, reported %llu, "
                      "alerts %llu, benign %llu",
-                     r->c.offered, r->c.kept, r->c.events, r->ngroups,
+                     r->c.offered, r->c.kept, r->c.events,
+                     atomic_load(&((bwrule *)r)->co->ngroups),
                      r->c.events ? (double)bytes / (double)r->c.events : 0.0,
                      r->c.kept ? (double)bytes / (double)r->c.kept : 0.0, r->c.no_addr,
                      r->c.no_time, r->c.internal_dst, r->c.cap_groups, r->c.cap_events,
@@ -2864,6 +3164,7 @@ const bw_rule_ops bw_rule_beaconwatch_ops = {
     .set = set,
     .params = params,
     .clone = clone_state,
+    .clone_shared = clone_shared,
     .add = add,
     .merge = merge,
     .columns = columns,

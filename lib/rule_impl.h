@@ -15,6 +15,10 @@ typedef struct bw_rule_ops {
     int (*set)(void *st, const char *key, const char *value, bw_errbuf *eb);
     size_t (*params)(const void *st, char *buf, size_t cap);
     void *(*clone)(const void *st); /* empty state, same params */
+    /* Optional: an empty state with the same params that may share memory
+     * with st's (e.g. one group table for all workers); every such clone is
+     * merged into st (or st into one of them) before finish. NULL: clone. */
+    void *(*clone_shared)(const void *st);
     int (*add)(void *st, const bw_record *rec);
     int (*merge)(void *into, void *from, bw_errbuf *eb);
     const char *const *columns;

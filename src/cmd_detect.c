@@ -516,7 +516,7 @@ int bw_cmd_detect(int argc, char **argv)
     }
     for (int t = 1; t < nt; t++)
         for (int i = 0; i < nnames; i++) {
-            if (!(w[t].rules[i] = bw_rule_clone(w[0].rules[i], &eb)))
+            if (!(w[t].rules[i] = bw_rule_clone_shared(w[0].rules[i], &eb)))
                 goto nomem;
             w[t].nrules++;
         }

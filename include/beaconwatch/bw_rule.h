@@ -40,6 +40,13 @@ size_t bw_rule_params(const bw_rule *r, char *buf, size_t cap);
 /* A second, empty instance with the same parameters, for another worker. */
 bw_rule *bw_rule_clone(const bw_rule *r, bw_errbuf *eb);
 
+/* Like bw_rule_clone, for workers whose instances will all be merged into
+ * r (or r into one of them) before it finishes: the rule may let them share
+ * memory (beaconwatch: one group table, no duplicate groups, no merge
+ * work). Adding to shared instances from different threads is safe; a
+ * shared instance must not finish before the others are merged into it. */
+bw_rule *bw_rule_clone_shared(const bw_rule *r, bw_errbuf *eb);
+
 /* Offers one record. The rule filters it (scope, time window) itself.
  * Returns 0, or an error (e.g. BW_ERR_LIMIT when a cap is hit and the rule
  * cannot go on; hitting a cap that only drops data is counted instead). */

@@ -9,6 +9,7 @@
 #include "tap.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -703,6 +704,144 @@ static void test_event_log_stress(void)
     ops->destroy(proto);
 }
 
+/* Instances made with clone_shared() add to one group table from three
+ * threads at once (each a contiguous third of the input, like the reader's
+ * chunks; every grouping: processes and domains too) and are merged: the
+ * same findings with --all, byte for byte, and the same counts, as one
+ * instance fed everything in order. */
+typedef struct shared_job {
+    void *st;
+    const srec *v;
+    size_t n;
+    int err;
+} shared_job;
+
+static int add_srec_full(void *st, const srec *v)
+{
+    char src[32], dst[32], host[16], proc[16], dom[32];
+    bw_record r;
+    snprintf(src, sizeof src, "10.0.%d.%d", v->g / 200, v->g % 200 + 1);
+    snprintf(dst, sizeof dst, "198.51.100.%d", v->g % 7 + 1);
+    snprintf(host, sizeof host, "ws-%d", v->g % 40);
+    snprintf(proc, sizeof proc, "p%d.exe", v->g % 3);
+    snprintf(dom, sizeof dom, "c%d.example.com", v->g % 11);
+    rec_init(&r, src, dst, 443);
+    r.ts_us = T0 + (int64_t)(v->t * 1e6);
+    r.src_bytes = 100 + v->g;
+    r.dst_bytes = 2000 + 17 * v->g;
+    set_str(&r.host_name, host);
+    set_str(&r.process_name, proc);
+    if (v->g % 2)
+        set_str(&r.dst_domain, dom);
+    return ops->add(st, &r);
+}
+
+static void *shared_worker(void *arg)
+{
+    shared_job *j = arg;
+    for (size_t i = 0; i < j->n && !j->err; i++)
+        j->err = add_srec_full(j->st, &j->v[i]);
+    return NULL;
+}
+
+static void test_shared_threads(void)
+{
+    enum { NG = 240, PER = 60 };
+    static srec v[NG * PER + 16];
+    size_t n = 0;
+    rs = 77;
+    for (int g = 0; g < NG; g++) {
+        double P = 20 + 13 * g, now = unit() * P;
+        for (int k = 0; k < PER; k++) {
+            v[n++] = (srec){now, g};
+            now += g % 4 == 3 ? -log(1 - unit()) * P : P * (1 - 0.3 * unit());
+        }
+    }
+    qsort(v, n, sizeof *v, cmp_srec);
+    for (int k = 0; k < 16; k++) /* a few late-logged events out of order */
+        v[n++] = (srec){v[k * 97].t - 1.5 * (k + 1), k * 13 % NG};
+    char *want = NULL, *got = NULL, wsum[1024], gsum[1024];
+    void *one = ops->create("beaconwatch");
+    for (size_t i = 0; i < n; i++)
+        CHECK(add_srec_full(one, &v[i]) == 0);
+    run_all_joined(one, &want);
+    ops->summary(one, wsum, sizeof wsum);
+    CHECK(want && strlen(want) > 1000);
+    for (int round = 0; round < 3; round++) {
+        void *in[3];
+        in[0] = ops->create("beaconwatch");
+        in[1] = ops->clone_shared(in[0]);
+        in[2] = ops->clone_shared(in[0]);
+        shared_job jb[3];
+        pthread_t th[3];
+        for (int k = 0; k < 3; k++) {
+            jb[k] = (shared_job){in[k], v + n * (size_t)k / 3,
+                                 n * (size_t)(k + 1) / 3 - n * (size_t)k / 3, 0};
+            CHECK(pthread_create(&th[k], NULL, shared_worker, &jb[k]) == 0);
+        }
+        for (int k = 0; k < 3; k++) {
+            pthread_join(th[k], NULL);
+            CHECK(jb[k].err == 0);
+        }
+        bw_errbuf eb = {0};
+        CHECK(ops->merge(in[0], in[2], &eb) == 0);
+        CHECK(ops->merge(in[0], in[1], &eb) == 0);
+        run_all_joined(in[0], &got);
+        CHECK(got && want && strcmp(got, want) == 0);
+        ops->summary(in[0], gsum, sizeof gsum);
+        /* the same counts (not the bytes per event: each instance has its
+         * own log blocks; nor the out-of-order count: it depends on the
+         * split) */
+        const char *a = strstr(wsum, " groups,"), *b = strstr(gsum, " groups,");
+        CHECK(a && b && a - wsum == b - gsum && strncmp(wsum, gsum, (size_t)(a - wsum)) == 0);
+        a = a ? strstr(a, "; no address") : NULL;
+        b = b ? strstr(b, "; no address") : NULL;
+        const char *ae = a ? strstr(a, "; out of order") : NULL;
+        const char *be = b ? strstr(b, "; out of order") : NULL;
+        CHECK(ae && be && ae - a == be - b && strncmp(a, b, (size_t)(ae - a)) == 0);
+        CHECK(ae && be && strcmp(strstr(ae, "; tested"), strstr(be, "; tested")) == 0);
+        free(got);
+        got = NULL;
+        for (int k = 0; k < 3; k++)
+            ops->destroy(in[k]);
+    }
+    /* caps with three threads adding at once: never passed */
+    void *in[3];
+    bw_errbuf eb = {0};
+    in[0] = ops->create("beaconwatch");
+    CHECK(ops->set(in[0], "max_groups", "100", &eb) == 0);
+    CHECK(ops->set(in[0], "max_events", "5000", &eb) == 0);
+    in[1] = ops->clone_shared(in[0]);
+    in[2] = ops->clone_shared(in[0]);
+    shared_job jb[3];
+    pthread_t th[3];
+    for (int k = 0; k < 3; k++) {
+        jb[k] = (shared_job){in[k], v + n * (size_t)k / 3,
+                             n * (size_t)(k + 1) / 3 - n * (size_t)k / 3, 0};
+        CHECK(pthread_create(&th[k], NULL, shared_worker, &jb[k]) == 0);
+    }
+    for (int k = 0; k < 3; k++)
+        pthread_join(th[k], NULL);
+    CHECK(ops->merge(in[0], in[1], &eb) == 0);
+    CHECK(ops->merge(in[0], in[2], &eb) == 0);
+    found fd = {0};
+    CHECK(run(in[0], &fd, 0) == 0);
+    found_free(&fd);
+    ops->summary(in[0], gsum, sizeof gsum);
+    unsigned long long offered = 0, kept = 0, events = 0, groups = 0, capg = 0, cape = 0;
+    const char *c = strstr(gsum, "dropped at the group cap");
+    CHECK(sscanf(gsum, "offered %llu records, kept %llu (%llu events in %llu groups", &offered,
+                 &kept, &events, &groups) == 4);
+    CHECK(c && sscanf(c, "dropped at the group cap %llu, at the event caps %llu", &capg,
+                      &cape) == 2);
+    CHECK(groups <= 100 && events <= 5000 && events > 0);
+    CHECK(kept == n && capg + cape + events >= kept); /* every record is counted */
+    for (int k = 0; k < 3; k++)
+        ops->destroy(in[k]);
+    free(want);
+    ops->destroy(one);
+}
+
 /* Caps hold across merge(): events per group and groups, counted. */
 static void test_caps_merge(void)
 {
@@ -829,6 +968,7 @@ int main(void)
     test_dst_port();
     test_event_log_order();
     test_event_log_stress();
+    test_shared_threads();
     test_caps_merge();
     test_params();
     test_shipped_list();
