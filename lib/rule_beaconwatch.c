@@ -359,16 +359,18 @@ typedef struct evblock {
     uint64_t e[];
 } evblock;
 
-/* A group's record in its shard's arena: these 12 bytes, then the key
- * (padded to 4 bytes; its length follows from its bytes), then for
- * host_process and src_domain groups one word, the index of the first
+/* A group's record in its shard's arena: the event count, then the key
+ * (padded to 4 bytes; its length follows from its bytes), then, unless
+ * the group is a src_dst_port one made from a record without a process,
+ * two words (its "first" words): the time of its first event (ticks from
+ * the epoch) and that event's host_process group (REF + 1; 0 none), then
+ * for host_process and src_domain groups one word, the index of the first
  * event's addresses and port in the shard's aux. A src_dst_port key holds
- * those itself, so the commonest record (IPv4 pair) is 28 bytes. The kind
- * is the key's first byte ('A' + K_*). */
+ * those itself and is 1 byte short of a word, so that byte says whether
+ * the first words follow: the commonest record (IPv4 pair, no process) is
+ * 20 bytes. The kind is the key's first byte ('A' + K_*). */
 typedef struct group {
-    uint32_t n;     /* events kept */
-    uint32_t first; /* ticks of the first event seen (from the epoch) */
-    uint32_t hp;    /* (host, process) group of the first event, REF + 1; 0 none */
+    uint32_t n; /* events kept */
 } group;
 
 /* The first event's addresses and destination port of a host_process or
@@ -403,6 +405,11 @@ typedef struct shard {
     uint32_t naux, capaux;
     evlog log[MAX_ORIGIN];
     size_t nev; /* events in all logs */
+    /* first words of src_dst_port groups made without them (by a record
+     * without a process) once a record with one comes: local id + 1,
+     * first, hp per entry, open addressing by local id; 0 empty */
+    uint32_t *sdx;
+    uint32_t nsdx, capsdx;
     pthread_mutex_t mu;
 } shard;
 
@@ -460,6 +467,7 @@ typedef struct bwrule {
         int64_t ticks;
         uint32_t hp; /* its host_process group, REF + 1, set by flush */
         uint16_t sb, db, dport;
+        uint8_t hasproc; /* it has a host and a process */
         bw_ip src, dst;
     } *prec;
     struct pend_op {
@@ -585,6 +593,7 @@ static void shard_clear(shard *s)
     free(s->w);
     free(s->table);
     free(s->aux);
+    free(s->sdx);
     pthread_mutex_t mu = s->mu;
     memset(s, 0, sizeof *s);
     s->mu = mu;
@@ -1046,21 +1055,90 @@ static size_t key_len(const char *k)
     }
 }
 
-static size_t rec_words_of(int kind, size_t klen)
+/* Words of a record of this kind and key length, with or without the
+ * first words (always with them unless src_dst_port). */
+static size_t rec_words_of(int kind, size_t klen, int first)
 {
-    return sizeof(group) / 4 + (klen + 3) / 4 + (kind != K_SDP);
+    return sizeof(group) / 4 + (klen + 3) / 4 + (first || kind != K_SDP ? 2 : 0) +
+           (kind != K_SDP);
+}
+
+/* g's first words (time, host_process reference), or NULL. */
+static uint32_t *gfirst(const group *g)
+{
+    size_t kl = key_len(KEY(g));
+    if (KEY(g)[0] - 'A' == K_SDP && !KEY(g)[kl])
+        return NULL;
+    return (uint32_t *)(g + 1) + (kl + 3) / 4;
 }
 
 /* Words of g's record: the step to the next record in the arena. */
 static uint32_t rec_words(const group *g)
 {
-    return (uint32_t)rec_words_of(KEY(g)[0] - 'A', key_len(KEY(g)));
+    size_t kl = key_len(KEY(g));
+    int kind = KEY(g)[0] - 'A';
+    return (uint32_t)rec_words_of(kind, kl, kind != K_SDP || KEY(g)[kl]);
 }
 
 /* The aux index word of a host_process or src_domain record. */
 static uint32_t *aux_idx(const group *g)
 {
-    return (uint32_t *)(g + 1) + (key_len(KEY(g)) + 3) / 4;
+    return (uint32_t *)(g + 1) + (key_len(KEY(g)) + 3) / 4 + 2;
+}
+
+/* The first words of the src_dst_port group `local` of shard s kept
+ * aside (see shard.sdx); created (time UINT32_MAX, no process) when
+ * `make`, else NULL when there are none. NULL also on ENOMEM (*err). */
+static uint32_t *sdx_get(shard *s, uint32_t local, int make, int *err)
+{
+    uint32_t key = local + 1;
+    if (s->capsdx) {
+        for (uint32_t h = (key * 2654435761u) & (s->capsdx - 1);; h = (h + 1) & (s->capsdx - 1)) {
+            uint32_t *e = s->sdx + 3 * (size_t)h;
+            if (e[0] == key)
+                return e + 1;
+            if (!e[0])
+                break;
+        }
+    }
+    if (!make)
+        return NULL;
+    if ((s->nsdx + 1) * 2 > s->capsdx) {
+        uint32_t nc = s->capsdx ? s->capsdx * 2 : 64;
+        uint32_t *nt = calloc((size_t)nc * 3, sizeof *nt);
+        if (!nt) {
+            *err = BW_ERR_NOMEM;
+            return NULL;
+        }
+        for (uint32_t i = 0; i < s->capsdx; i++) {
+            const uint32_t *e = s->sdx + 3 * (size_t)i;
+            if (!e[0])
+                continue;
+            uint32_t h = (e[0] * 2654435761u) & (nc - 1);
+            while (nt[3 * (size_t)h])
+                h = (h + 1) & (nc - 1);
+            memcpy(nt + 3 * (size_t)h, e, 3 * sizeof *e);
+        }
+        free(s->sdx);
+        s->sdx = nt;
+        s->capsdx = nc;
+    }
+    uint32_t h = (key * 2654435761u) & (s->capsdx - 1);
+    while (s->sdx[3 * (size_t)h])
+        h = (h + 1) & (s->capsdx - 1);
+    uint32_t *e = s->sdx + 3 * (size_t)h;
+    e[0] = key;
+    e[1] = UINT32_MAX;
+    e[2] = 0;
+    s->nsdx++;
+    return e + 1;
+}
+
+/* g's first words wherever they are (NULL: none yet, and not `make`). */
+static uint32_t *first_words(shard *s, group *g, uint32_t local, int make, int *err)
+{
+    uint32_t *f = gfirst(g);
+    return f ? f : sdx_get(s, local, make, err);
 }
 
 static int table_grow(const bwrule *r, shard *s)
@@ -1094,7 +1172,7 @@ static int table_grow(const bwrule *r, shard *s)
  * returned pointer is valid until the next call on the same shard; *local
  * is the group's local id. */
 static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key,
-                         size_t klen, size_t *ngroups, size_t max_groups,
+                         size_t klen, int first, size_t *ngroups, size_t max_groups,
                          unsigned long long *capped, uint32_t *local, int *err)
 {
     if ((s->n + 1) * 8 > s->tcap * 7 && table_grow(r, s)) {
@@ -1113,7 +1191,9 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
             return g;
         }
     }
-    size_t words = rec_words_of(key[0] - 'A', klen);
+    int kind = key[0] - 'A';
+    first = first || kind != K_SDP;
+    size_t words = rec_words_of(kind, klen, first);
     /* local id + 1 must fit in LOCAL_BITS */
     if (*ngroups >= max_groups || s->wn + words >= LOCAL_MAX - 1) {
         (*capped)++;
@@ -1133,9 +1213,12 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
     }
     group *g = GRP(s, s->wn);
     memset(g, 0, words * 4);
-    g->first = UINT32_MAX;
     memcpy(KEY(g), key, klen);
-    if (key[0] - 'A' != K_SDP)
+    if (kind == K_SDP && first)
+        KEY(g)[klen] = 1; /* a src_dst_port key is 1 byte short of a word */
+    if (first)
+        gfirst(g)[0] = UINT32_MAX;
+    if (kind != K_SDP)
         *aux_idx(g) = UINT32_MAX;
     *local = (uint32_t)s->wn;
     s->table[h] = tag | (uint32_t)(s->wn + 1);
@@ -1337,24 +1420,34 @@ static int log_put(shard *s, evlog *l, int64_t ticks, uint64_t low, unsigned lon
 
 /* The group's first event is its earliest (ties: the smaller destination),
  * whichever instance or flush brought it, so that the addresses, port and
- * process kept for it do not depend on how the input was split. */
-static int take_first(shard *s, group *g, int64_t off, const struct pend_rec *pr, uint32_t hp)
+ * process kept for it do not depend on how the input was split. For a
+ * src_dst_port group (whose key holds the addresses and port) only the
+ * process is kept, that of its earliest event that has one: the group
+ * has first words only once such an event comes. */
+static int take_first(shard *s, group *g, uint32_t local, int64_t off,
+                      const struct pend_rec *pr, uint32_t hp)
 {
+    int sdp = kind_of(s, g) == K_SDP, err = 0;
+    if (sdp && !pr->hasproc)
+        return 0;
+    uint32_t *f = first_words(s, g, local, 1, &err);
+    if (!f)
+        return err;
     uint32_t o = off < 0 ? 0 : off >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)off;
-    if (g->first != UINT32_MAX) {
-        if (o > g->first)
+    if (f[0] != UINT32_MAX) {
+        if (o > f[0])
             return 0;
-        if (o == g->first) {
-            if (kind_of(s, g) == K_SDP)
+        if (o == f[0]) {
+            if (sdp)
                 return 0;
             bw_ip gd = gdst(s, g);
             if (memcmp(pr->dst.a, gd.a, 16) >= 0)
                 return 0;
         }
     }
-    int err = set_ips(s, g, &pr->src, &pr->dst, pr->dport);
-    g->first = o;
-    g->hp = hp;
+    err = set_ips(s, g, &pr->src, &pr->dst, pr->dport);
+    f[0] = o;
+    f[1] = hp;
     return err;
 }
 
@@ -1398,12 +1491,13 @@ static group *flush_find(bwrule *r, int si, const struct pend_op *po, flush_ctx 
                          uint32_t *local, int *err)
 {
     shard *s = &r->sh[si];
+    int first = r->prec[po->rec].hasproc; /* src_dst_port: first words from the start */
     if (!fc->ordered)
-        return find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, &fc->created,
+        return find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, first, &fc->created,
                           SIZE_MAX, &r->c.cap_groups, local, err);
     int ok = atomic_fetch_add(&r->co->ngroups, 1) < r->max_groups;
     size_t one = ok ? 0 : 1; /* find_group creates only while one < 1 */
-    group *g = find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, &one, 1,
+    group *g = find_group(r, s, po->hv, r->pkeys + po->koff, po->klen, first, &one, 1,
                           &r->c.cap_groups, local, err);
     if (ok && one == 1)
         fc->created++;
@@ -1428,7 +1522,7 @@ static int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *
         if (!g)
             return err;
         pr->hp = REF(si, local) + 1;
-        if ((err = take_first(s, g, pr->ticks - fc->epoch, pr, 0)) || step == 0)
+        if ((err = take_first(s, g, local, pr->ticks - fc->epoch, pr, 0)) || step == 0)
             return err;
     } else if (step == 0) {
         return 0;
@@ -1441,7 +1535,7 @@ static int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *
         g = flush_find(r, si, po, fc, &local, &err);
         if (!g)
             return err;
-        if ((err = take_first(s, g, pr->ticks - fc->epoch, pr, pr->hp)))
+        if ((err = take_first(s, g, local, pr->ticks - fc->epoch, pr, pr->hp)))
             return err;
     }
     if (g->n >= r->max_events_group ||
@@ -1596,6 +1690,8 @@ static int add(void *st, const bw_record *rec)
     struct pend_rec *pr = &r->prec[r->nprec];
     pr->ticks = ticks;
     pr->hp = 0;
+    pr->hasproc = rec->host_name.n && rec->process_name.n &&
+                  (r->groupings & (1 << K_HP));
     pr->sb = sb;
     pr->db = db;
     pr->dport = dport;
@@ -1692,11 +1788,13 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
     for (uint32_t o = 0, step; o < fs->wn; o += step) {
         group *fg = GRP(fs, o);
         size_t kl = key_len(KEY(fg));
-        step = (uint32_t)rec_words_of(KEY(fg)[0] - 'A', kl);
+        step = rec_words(fg);
         uint64_t hv = keyhash(into, KEY(fg), kl);
         size_t mine = 0;
         uint32_t gl = UINT32_MAX;
-        group *g = find_group(into, s, hv, KEY(fg), kl, &mine, *budget, cg, &gl, &err);
+        const uint32_t *ff = first_words(fs, fg, o, 0, &err);
+        group *g = find_group(into, s, hv, KEY(fg), kl, ff != NULL, &mine, *budget, cg, &gl,
+                              &err);
         if (err)
             goto out;
         map[o] = g ? gl : UINT32_MAX;
@@ -1716,22 +1814,27 @@ static int merge_shard(merge_job *j, int si, unsigned long long *cg, unsigned lo
         if (!g)
             continue;
         *budget -= mine;
+        if (!ff || ff[0] == UINT32_MAX)
+            continue;
         /* the group's first event is the earlier of both (ties: the smaller
          * destination), so the result does not depend on the split */
-        int64_t ft = (int64_t)fg->first + delta;
-        int take = g->first == UINT32_MAX;
-        if (!take && fg->first != UINT32_MAX) {
+        uint32_t *gf = first_words(s, g, gl, 1, &err);
+        if (!gf)
+            goto out;
+        int64_t ft = (int64_t)ff[0] + delta;
+        int take = gf[0] == UINT32_MAX;
+        if (!take) {
             bw_ip fd = gdst(fs, fg), gd = gdst(s, g);
-            take = ft < (int64_t)g->first ||
-                   (ft == (int64_t)g->first && memcmp(fd.a, gd.a, 16) < 0);
+            take = ft < (int64_t)gf[0] ||
+                   (ft == (int64_t)gf[0] && memcmp(fd.a, gd.a, 16) < 0);
         }
-        if (take && fg->first != UINT32_MAX) {
+        if (take) {
             bw_ip fsrc = gsrc(fs, fg), fdst = gdst(fs, fg);
             if ((err = set_ips(s, g, &fsrc, &fdst, (uint16_t)gport(fs, fg))))
                 goto out;
-            g->first = ft < 0 ? 0 : ft >= (int64_t)UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)ft;
+            gf[0] = ft < 0 ? 0 : ft >= (int64_t)UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)ft;
             /* from's reference; translated once every shard is merged */
-            g->hp = fg->hp ? (fg->hp | 0x80000000u) : 0;
+            gf[1] = ff[1] ? (ff[1] | 0x80000000u) : 0;
         }
     }
     /* the events: renumbered and appended block by block (their times are
@@ -1883,12 +1986,12 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     for (int si = 0; si < NSHARD; si++) {
         shard *s = &into->sh[si];
         for (uint32_t o = 0; o < s->wn; o += rec_words(GRP(s, o))) {
-            group *g = GRP(s, o);
-            if (!(g->hp & 0x80000000u))
+            uint32_t *f = first_words(s, GRP(s, o), o, 0, &err);
+            if (!f || !(f[1] & 0x80000000u))
                 continue;
-            uint32_t ref = (g->hp & 0x7fffffffu) - 1;
+            uint32_t ref = (f[1] & 0x7fffffffu) - 1;
             uint32_t loc = hpmap_find(j, ref);
-            g->hp = loc == UINT32_MAX ? 0 : REF(REF_SHARD(ref), loc) + 1;
+            f[1] = loc == UINT32_MAX ? 0 : REF(REF_SHARD(ref), loc) + 1;
         }
     }
     size_t ng = 0;
@@ -2052,16 +2155,20 @@ static void byte_stats(double *v, size_t n, double *med, double *reg)
     *reg = (double)near / (double)m;
 }
 
-static const char *benign_match(const bwrule *r, const shard *s, const group *g)
+static const char *benign_match(const bwrule *r, shard *s, uint32_t local)
 {
+    const group *g = GRP(s, local);
+    int ferr = 0;
+    const uint32_t *fw = first_words(s, (group *)g, local, 0, &ferr);
+    uint32_t hp = fw ? fw[1] : 0;
     bw_ip dst = gdst(s, g);
     const char *proc = NULL, *dom = NULL;
     size_t pl = 0, dl = 0;
     const char *k = KEY(g) + 1;
     int kind = kind_of(s, g);
-    if (g->hp) { /* the process of the group's first session */
-        const shard *hs = &r->sh[REF_SHARD(g->hp - 1)];
-        const group *h = GRP(hs, REF_LOCAL(g->hp - 1));
+    if (hp) { /* the process of the group's first session */
+        const shard *hs = &r->sh[REF_SHARD(hp - 1)];
+        const group *h = GRP(hs, REF_LOCAL(hp - 1));
         const char *hk = KEY(h) + 1;
         size_t hl = (unsigned char)hk[0];
         pl = (unsigned char)hk[1 + hl];
@@ -3017,7 +3124,7 @@ static size_t state_bytes(const bwrule *r)
     for (int si = 0; si < NSHARD; si++) {
         const shard *s = &r->sh[si];
         bytes += s->wcap * 4 + s->tcap * sizeof *s->table +
-                 s->capaux * sizeof *s->aux;
+                 s->capaux * sizeof *s->aux + (size_t)s->capsdx * 3 * sizeof *s->sdx;
         for (int o = 0; o < MAX_ORIGIN; o++)
             for (int wide = 0; wide < 2; wide++)
                 for (const evblock *b = wide ? s->log[o].whead : s->log[o].head; b; b = b->next)
@@ -3110,8 +3217,8 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
         goto out;
     }
     for (size_t i = 0; i < keep; i++) {
-        const shard *s = &r->sh[REF_SHARD(res[i].ref)];
-        res[i].benign = benign_match(r, s, GRP(s, REF_LOCAL(res[i].ref)));
+        shard *s = &r->sh[REF_SHARD(res[i].ref)];
+        res[i].benign = benign_match(r, s, REF_LOCAL(res[i].ref));
         res[i].score = score_of(r, &res[i], total_src);
     }
     if (keep)

@@ -842,6 +842,41 @@ static void test_shared_threads(void)
     ops->destroy(one);
 }
 
+/* A src_dst_port group's process is that of its earliest session that has
+ * one: its record gets the words for it only when such a session comes
+ * (kept aside when the group was made by one without), in any order, and
+ * across merged instances. */
+static void test_sdp_late_process(void)
+{
+    enum { N = 200 };
+    double t[N];
+    for (int i = 0; i < N; i++)
+        t[i] = 300.0 * i;
+    for (int pass = 0; pass < 3; pass++) {
+        void *st = ops->create("beaconwatch");
+        void *b = pass == 2 ? ops->clone(st) : NULL;
+        for (int k = 0; k < N; k++) {
+            int i = pass == 1 ? N - 1 - k : k; /* pass 1: newest first */
+            int proc = i >= N / 2;
+            void *to = pass == 2 && i % 2 ? b : st;
+            feed(to, "10.0.0.7", "198.51.100.50", 443, proc ? "ws-7" : NULL,
+                 proc ? "MsSense.exe" : NULL, &t[i], 1, 300, 900);
+        }
+        bw_errbuf eb = {0};
+        if (b) {
+            CHECK(ops->merge(st, b, &eb) == 0);
+            ops->destroy(b);
+        }
+        found fd = {0};
+        CHECK(run(st, &fd, 0) == 0);
+        int i = find(&fd, "\"by\":\"src_dst_port\"");
+        CHECK(i >= 0);
+        CHECK(i >= 0 && strstr(fd.json[i], "\"benign\":\"edr-defender\"") != NULL);
+        found_free(&fd);
+        ops->destroy(st);
+    }
+}
+
 /* Caps hold across merge(): events per group and groups, counted. */
 static void test_caps_merge(void)
 {
@@ -969,6 +1004,7 @@ int main(void)
     test_event_log_order();
     test_event_log_stress();
     test_shared_threads();
+    test_sdp_late_process();
     test_caps_merge();
     test_params();
     test_shipped_list();
