@@ -64,6 +64,57 @@ static void sort_d(double *v, size_t n)
     }
 }
 
+/* Moves v's k-th smallest (0-based, k < n) to v[k], smaller ones before
+ * it and larger after (Hoare's selection, median of three). */
+static void select_d(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (hi - lo > 24) {
+        size_t m = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[m], c = v[hi];
+        double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = lo, j = hi;
+        for (;;) {
+            while (v[i] < piv)
+                i++;
+            while (v[j] > piv)
+                j--;
+            if (i >= j)
+                break;
+            double t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        /* [lo, j] <= piv <= [j + 1, hi] */
+        if (k <= j)
+            hi = j;
+        else
+            lo = j + 1;
+    }
+    sort_d(v + lo, hi - lo + 1);
+}
+
+/* quant(sorted v, n, 0.5) without sorting v (reorders it). */
+static double median_d(double *v, size_t n)
+{
+    double x = 0.5 * (double)(n - 1);
+    size_t i = (size_t)x;
+    if (i + 1 >= n) {
+        double m = v[0];
+        for (size_t k = 1; k < n; k++)
+            m = v[k] > m ? v[k] : m;
+        return m;
+    }
+    select_d(v, n, i);
+    double next = v[i + 1];
+    for (size_t k = i + 2; k < n; k++)
+        next = v[k] < next ? v[k] : next;
+    double f = x - (double)i;
+    return v[i] + f * (next - v[i]);
+}
+
 static int cmp_pidx(const void *a, const void *b)
 {
     const bw_pidx *x = a, *y = b;
@@ -268,8 +319,7 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
     for (size_t i = 1; i < n; i++)
         d[nd++] = t[i] - t[i - 1];
     memcpy(w, d, nd * sizeof *d);
-    sort_d(w, nd);
-    double med_raw = quant(w, nd, 0.5);
+    double med_raw = median_d(w, nd);
     double tau = 0.25 * med_raw;
     size_t nb = 0;
     double last = 0;
