@@ -1147,16 +1147,15 @@ static int table_grow(const bwrule *r, shard *s)
     uint32_t *t = calloc(ncap, sizeof *t);
     if (!t)
         return BW_ERR_NOMEM;
-    for (size_t i = 0; i < s->tcap; i++) {
-        uint32_t e = s->table[i];
-        if (!e)
-            continue;
-        const group *g = GRP(s, SLOT_LOCAL(e));
+    /* every record is in the table: walk the arena in order (a stream)
+     * rather than the slots (a cache miss per record) */
+    for (uint32_t i = 0; i < s->wn; i += rec_words(GRP(s, i))) {
+        const group *g = GRP(s, i);
         uint64_t hv = keyhash(r, KEY(g), key_len(KEY(g)));
         size_t h = hv & (ncap - 1);
         while (t[h])
             h = (h + 1) & (ncap - 1);
-        t[h] = e;
+        t[h] = TAG(hv) | (i + 1);
     }
     free(s->table);
     s->table = t;
@@ -1945,6 +1944,7 @@ static int merge(void *into_, void *from_, bw_errbuf *eb)
     if ((err = flush(into)) || (err = flush(from)))
         return bw_errf(eb, err, "beaconwatch: out of memory");
     if (into->co == from->co) { /* clone_shared: the groups are there already */
+        pend_free(from);
         fold_counters(into, from);
         memset(&from->c, 0, sizeof from->c);
         from->min_us = INT64_MAX;
@@ -2772,7 +2772,7 @@ static void *fin_worker(void *arg)
     double *scratch = malloc((3 * j->maxn + 3) * sizeof *scratch);
     uint64_t *tmp = malloc((j->maxn + 1) * sizeof *tmp);
     uint64_t *buf = NULL;
-    size_t *off = NULL; /* per shard: where each group's events go */
+    uint32_t *off = NULL; /* per shard: where each group's events go */
     size_t bufcap = 0, offcap = 0;
     result *loc = NULL;
     size_t nloc = 0, caploc = 0, nskip = 0;
@@ -2785,6 +2785,10 @@ static void *fin_worker(void *arg)
         if (si >= NSHARD)
             break;
         shard *s = &r->sh[si];
+        if (s->nev > UINT32_MAX) { /* off[] holds 32-bit positions */
+            err = BW_ERR_LIMIT;
+            goto out;
+        }
         if (s->nev > bufcap) {
             free(buf);
             bufcap = s->nev + s->nev / 4;
@@ -3146,6 +3150,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     uint32_t *dpm = NULL;
     if ((err = flush(r)))
         return bw_errf(eb, err, "beaconwatch: out of memory");
+    pend_free(r); /* the queue is not needed again until the next add */
     if (r->max_us == INT64_MIN)
         return 0;
     r->mem_peak = state_bytes(r);
@@ -3181,7 +3186,10 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     capres = j->capres;
     j->res = NULL;
     if (j->err) {
-        err = bw_errf(eb, j->err, "beaconwatch: out of memory");
+        err = j->err == BW_ERR_LIMIT
+                  ? bw_errf(eb, j->err, "beaconwatch: more than %u events in one shard",
+                            UINT32_MAX)
+                  : bw_errf(eb, j->err, "beaconwatch: out of memory");
         goto out;
     }
     if ((r->groupings & (1 << K_DP)) &&
