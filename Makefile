@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 
-.PHONY: all deps demo check check-release check-asan fuzz bench bench-serve clean format
+.PHONY: all deps demo check check-release check-asan fuzz bench bench-serve clean
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null

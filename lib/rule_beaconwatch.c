@@ -32,6 +32,7 @@
 /* The first three are stored groupings; dst_port is computed at finish()
  * from the src_dst_port series of each destination. */
 enum { K_SDP = 0, K_HP, K_SD, K_DP, K__N };
+#define SDP4_LEN 11 /* 'a' + K_SDP, the two IPv4 addresses, the port */
 static const char *const kind_names[] = {"src_dst_port", "host_process", "src_domain",
                                          "dst_port"};
 #define DP_SLEEP_SPREAD 1.1 /* dst_port: members' mean sleeps within this ratio */
@@ -368,7 +369,8 @@ typedef struct evblock {
  * event's addresses and port in the shard's aux. A src_dst_port key holds
  * those itself and is 1 byte short of a word, so that byte says whether
  * the first words follow: the commonest record (IPv4 pair, no process) is
- * 20 bytes. The kind is the key's first byte ('A' + K_*). */
+ * 16 bytes. The kind is the key's first byte ('A' + K_*; 'a' + K_SDP for
+ * the short form of an IPv4 pair, see put_sdp). */
 typedef struct group {
     uint32_t n; /* events kept */
 } group;
@@ -1030,10 +1032,16 @@ static double bytes_value(unsigned c)
     return ldexp(32.5 + (double)((c - 1024) % 32), (int)(c - 1024) / 32 + 5);
 }
 
+/* The kind of a key ('A' + K_*, or 'a' + K_SDP: an IPv4 pair). */
+static int key_kind(const char *k)
+{
+    return (k[0] | 0x20) - 'a';
+}
+
 static int kind_of(const shard *s, const group *g)
 {
     (void)s;
-    return KEY(g)[0] - 'A';
+    return key_kind(KEY(g));
 }
 
 /* Keys are self-delimiting (see put_ip, put_name), so records need not
@@ -1041,6 +1049,8 @@ static int kind_of(const shard *s, const group *g)
 static size_t key_len(const char *k)
 {
     size_t n = 1;
+    if (k[0] == 'a' + K_SDP)
+        return SDP4_LEN;
     switch (k[0] - 'A') {
     case K_SDP:
         n += k[n] == 4 ? 5 : 17;
@@ -1067,7 +1077,7 @@ static size_t rec_words_of(int kind, size_t klen, int first)
 static uint32_t *gfirst(const group *g)
 {
     size_t kl = key_len(KEY(g));
-    if (KEY(g)[0] - 'A' == K_SDP && !KEY(g)[kl])
+    if (kind_of(NULL, g) == K_SDP && !KEY(g)[kl])
         return NULL;
     return (uint32_t *)(g + 1) + (kl + 3) / 4;
 }
@@ -1076,7 +1086,7 @@ static uint32_t *gfirst(const group *g)
 static uint32_t rec_words(const group *g)
 {
     size_t kl = key_len(KEY(g));
-    int kind = KEY(g)[0] - 'A';
+    int kind = kind_of(NULL, g);
     return (uint32_t)rec_words_of(kind, kl, kind != K_SDP || KEY(g)[kl]);
 }
 
@@ -1190,7 +1200,7 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
             return g;
         }
     }
-    int kind = key[0] - 'A';
+    int kind = key_kind(key);
     first = first || kind != K_SDP;
     size_t words = rec_words_of(kind, klen, first);
     /* local id + 1 must fit in LOCAL_BITS */
@@ -1255,6 +1265,41 @@ static size_t get_ip(const char *k, bw_ip *ip)
     return 17;
 }
 
+/* A src_dst_port key: 'A' + K_SDP, both addresses (put_ip), the port
+ * (big-endian); an IPv4 pair in short: 'a' + K_SDP, the two addresses'
+ * 4 bytes each, the port (11 bytes, so that the record is 4 words). */
+static size_t put_sdp(char *k, const bw_ip *src, const bw_ip *dst, uint16_t dport)
+{
+    size_t n = 0;
+    if (src->family == 4 && dst->family == 4) {
+        k[n++] = (char)('a' + K_SDP);
+        memcpy(k + n, src->a + 12, 4);
+        memcpy(k + n + 4, dst->a + 12, 4);
+        n += 8;
+    } else {
+        k[n++] = (char)('A' + K_SDP);
+        n += put_ip(k + n, src);
+        n += put_ip(k + n, dst);
+    }
+    k[n++] = (char)(dport >> 8);
+    k[n++] = (char)(dport & 0xff);
+    return n;
+}
+
+/* k itself, or for a short src_dst_port key its long form in buf (at
+ * least SDP4_LEN + 2 bytes), which every key parser below reads. */
+static const char *key_long(const char *k, char *buf)
+{
+    if (k[0] != 'a' + K_SDP)
+        return k;
+    buf[0] = (char)('A' + K_SDP);
+    buf[1] = 4;
+    memcpy(buf + 2, k + 1, 4);
+    buf[6] = 4;
+    memcpy(buf + 7, k + 5, 6); /* destination and port */
+    return buf;
+}
+
 static size_t put_name(char *k, bw_str s, int lower)
 {
     size_t n = s.n > MAX_NAME ? MAX_NAME : s.n;
@@ -1268,6 +1313,11 @@ static size_t put_name(char *k, bw_str s, int lower)
  * which finding ids are computed from, so that ids stay stable. */
 static size_t canon_key(const char *k, size_t kl, char *out)
 {
+    char lb[SDP4_LEN + 2];
+    if (k[0] == 'a' + K_SDP) {
+        k = key_long(k, lb);
+        kl = SDP4_LEN + 2;
+    }
     size_t o = 0, i = 1;
     int kind = k[0] - 'A';
     out[o++] = k[0];
@@ -1293,7 +1343,8 @@ static bw_ip gsrc(const shard *s, const group *g)
 {
     bw_ip ip;
     if (kind_of(s, g) == K_SDP) {
-        get_ip(KEY(g) + 1, &ip);
+        char lb[SDP4_LEN + 2];
+        get_ip(key_long(KEY(g), lb) + 1, &ip);
         return ip;
     }
     uint32_t a = *aux_idx(g);
@@ -1308,7 +1359,8 @@ static bw_ip gdst(const shard *s, const group *g)
 {
     bw_ip ip;
     if (kind_of(s, g) == K_SDP) {
-        const char *k = KEY(g) + 1;
+        char lb[SDP4_LEN + 2];
+        const char *k = key_long(KEY(g), lb) + 1;
         get_ip(k + (k[0] == 4 ? 5 : 17), &ip);
         return ip;
     }
@@ -1705,10 +1757,7 @@ static int add(void *st, const bw_record *rec)
         size_t n = 0;
         key[n++] = (char)('A' + kind);
         if (kind == K_SDP) {
-            n += put_ip(key + n, &rec->src_ip);
-            n += put_ip(key + n, &rec->dst_ip);
-            key[n++] = (char)(dport >> 8);
-            key[n++] = (char)(dport & 0xff);
+            n = put_sdp(key, &rec->src_ip, &rec->dst_ip, dport);
         } else if (kind == K_HP) {
             if (!rec->host_name.n || !rec->process_name.n)
                 continue;
@@ -2280,12 +2329,17 @@ static int cmp_result(const void *a, const void *b)
     const result *x = a, *y = b;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
-    size_t m = x->keylen < y->keylen ? x->keylen : y->keylen;
-    int c = memcmp(x->key, y->key, m);
+    /* by the long form of the keys: an IPv4 pair before the same source
+     * with an IPv6 destination, as before the short form */
+    char lx[SDP4_LEN + 2], ly[SDP4_LEN + 2];
+    const char *kx = key_long(x->key, lx), *ky = key_long(y->key, ly);
+    size_t nx = kx == lx ? sizeof lx : x->keylen, ny = ky == ly ? sizeof ly : y->keylen;
+    size_t m = nx < ny ? nx : ny;
+    int c = memcmp(kx, ky, m);
     if (c)
         return c;
-    if (x->keylen != y->keylen)
-        return x->keylen < y->keylen ? -1 : 1;
+    if (nx != ny)
+        return nx < ny ? -1 : 1;
     /* a dst_port result carries its best member's key: after it */
     return (x->nmem > 0) - (y->nmem > 0);
 }
@@ -2655,7 +2709,8 @@ static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_sr
         const shard *s = &r->sh[si];
         for (uint32_t gi = 0; gi < s->wn; gi += rec_words(GRP(s, gi))) {
             const group *g = GRP(s, gi);
-            const char *k = KEY(g);
+            char lb[SDP4_LEN + 2];
+            const char *k = key_long(KEY(g), lb);
             int kind = k[0] - 'A';
             if (kind != K_SDP && kind != K_SD)
                 continue;
@@ -2986,7 +3041,8 @@ static int dst_port_results(const bwrule *r, result **res, size_t *nres, size_t 
         const group *g = GRP(s, REF_LOCAL(x->ref));
         if (kind_of(s, g) != K_SDP || x->est.p > r->dp_p || !(x->est.mean_sleep > 0))
             continue;
-        const char *k = KEY(g) + 1;
+        char lb[SDP4_LEN + 2];
+        const char *k = key_long(KEY(g), lb) + 1;
         const char *d = k + (k[0] == 4 ? 5 : 17);
         size_t dl = d[0] == 4 ? 5 : 17;
         memset(c[nc].dst, 0, sizeof c[nc].dst);

@@ -3,7 +3,8 @@
  * model at 0, 20 and 50 %, 20 % missed beats, retry bursts, periods of 10 s
  * and 24 h, random timing, Benjamini-Hochberg, the benign NTP fingerprint,
  * the explanation text (also of a growing-sleep finding), parameters,
- * clone/merge, and the shipped list. */
+ * clone/merge, the short and long src_dst_port keys of both address
+ * families, and the shipped list. */
 #include "detect_period.h"
 #include "rule_impl.h"
 #include "tap.h"
@@ -990,6 +991,59 @@ static void test_shipped_list(void)
     ops->destroy(st);
 }
 
+/* src_dst_port keys of IPv4 pairs are stored in a short form (no address
+ * families): pairs of either family and mixed ones side by side keep their
+ * addresses, their destination's source count, the order of equal scores
+ * (by the long form: an IPv4 destination before an IPv6 one) and the
+ * finding ids of the long form (pinned: computed by the release before). */
+static void test_mixed_families(void)
+{
+    static const struct {
+        const char *src, *dst, *dest, *sources, *id;
+    } pair[] = {
+        {"10.0.0.5", "203.0.113.9", "203.0.113.9:443", "\"sources\":3,",
+         "51d25af56ee9b2928612315cd61e789c311b79da709854d7f2ac3a29832a9ae1"},
+        {"10.0.0.5", "2001:db8::9", "[2001:db8::9]:443", "\"sources\":1,",
+         "58f00caa665c0ed630b7da14a057df9bea88174f393ae85e91e34d868d2fe9d9"},
+        {"2001:db8::5", "203.0.113.9", "203.0.113.9:443", "\"sources\":3,",
+         "5164206853135355e4c021f1163c5f28dd1329c46657a530b233be4a4ad9a651"},
+        {"10.0.0.6", "203.0.113.9", "203.0.113.9:443", "\"sources\":3,",
+         "91ea0bc4ee0ed4791dc1efa09b0358422fb9a4c4823d0c85e6c9030b81c08bdf"},
+        {"10.0.0.7", "198.51.100.1", "198.51.100.1:443", "\"sources\":1,",
+         "4de7aefef7c4fc314a50c1858a143ae21e62d2d5e461c0c3618ff63c2131e8d1"},
+        {"10.0.0.7", "2001:db8::1", "[2001:db8::1]:443", "\"sources\":1,",
+         "2a2a85359d9af47101826a2e1fc70e53eebcdff8816486c766ded8a6ba9711f2"},
+    };
+    void *st = ops->create("beaconwatch");
+    size_t n = 0;
+    for (int k = 0; k < 6; k++) {
+        if (k < 5) { /* the last two: the same series, the same score */
+            rs = 4242 + (uint64_t)k;
+            n = series(tt, MAXT, BW_JM_CS, 300, 0.2, 0.05, 0, 86400);
+        }
+        feed(st, pair[k].src, pair[k].dst, 443, NULL, NULL, tt, n, 200 + (k < 5 ? k : 4), 800);
+    }
+    found fd = {0};
+    CHECK(run(st, &fd, 0) == 0);
+    int at[6];
+    for (int k = 0; k < 6; k++) {
+        char want[160];
+        snprintf(want, sizeof want,
+                 "\"group\":{\"by\":\"src_dst_port\",\"source\":\"%s\",\"destination\":\"%s\"}",
+                 pair[k].src, pair[k].dest);
+        at[k] = find(&fd, want);
+        CHECK(at[k] >= 0);
+        if (at[k] < 0)
+            continue;
+        CHECK(strstr(fd.json[at[k]], pair[k].sources) != NULL);
+        CHECK(strstr(fd.json[at[k]], pair[k].id) != NULL);
+    }
+    CHECK(fd.score[at[4]] == fd.score[at[5]]);
+    CHECK(at[4] < at[5]);
+    found_free(&fd);
+    ops->destroy(st);
+}
+
 int main(void)
 {
     test_models();
@@ -1005,6 +1059,7 @@ int main(void)
     test_event_log_stress();
     test_shared_threads();
     test_sdp_late_process();
+    test_mixed_families();
     test_caps_merge();
     test_params();
     test_shipped_list();
