@@ -64,9 +64,8 @@ static void sort_d(double *v, size_t n)
     }
 }
 
-/* Moves v's k-th smallest (0-based, k < n) to v[k], smaller ones before
- * it and larger after (Hoare's selection, median of three). */
-static void select_d(double *v, size_t n, size_t k)
+/* Hoare's selection (median of three), insertion sort for short runs. */
+void bw_select(double *v, size_t n, size_t k)
 {
     size_t lo = 0, hi = n - 1;
     while (hi - lo > 24) {
@@ -107,7 +106,7 @@ static double median_d(double *v, size_t n)
             m = v[k] > m ? v[k] : m;
         return m;
     }
-    select_d(v, n, i);
+    bw_select(v, n, i);
     double next = v[i + 1];
     for (size_t k = i + 2; k < n; k++)
         next = v[k] < next ? v[k] : next;
@@ -237,10 +236,13 @@ static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
     double w = b - a, mu = (a + b) / 2, var = w * w / 12;
     double m3 = 3 * mu, v3 = 3 * var, floor_d = 0.01 / dmax;
     double sq = sqrt(2 * 3.141592653589793 * v3);
-    double prod[MIX_MAX];
-    for (size_t k = 0; k < nm; k++) {
+    double prod[MIX_MAX], c1[MIX_MAX], c2[MIX_MAX], c3[MIX_MAX], ww = w * w;
+    for (size_t k = 0; k < nm; k++) { /* the per-gap terms' factors that do not vary */
         ll[k] = 0;
         prod[k] = 1;
+        c1[k] = (1 - ms[k]) / w;
+        c2[k] = (1 - ms[k]) * ms[k];
+        c3[k] = ms[k] * ms[k];
     }
     int inprod = 0;
     for (size_t i = 0; i < n; i += stride) {
@@ -249,13 +251,13 @@ static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
         double tri = two ? (d <= a + b ? d - 2 * a : 2 * b - d) : 0;
         double ex = exp(-(d - m3) * (d - m3) / (2 * v3));
         for (size_t k = 0; k < nm; k++) {
-            double m = ms[k], f = floor_d;
+            double f = floor_d;
             if (one)
-                f += (1 - m) / w;
+                f += c1[k];
             if (two)
-                f += (1 - m) * m * tri / (w * w);
-            if (m > 0)
-                f += m * m * ex / sq;
+                f += c2[k] * tri / ww;
+            if (ms[k] > 0)
+                f += c3[k] * ex / sq;
             prod[k] *= f;
         }
         if (++inprod == MIX_BLOCK) {

@@ -55,6 +55,11 @@ typedef struct bw_period_est {
 int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
                        bw_period_est *est);
 
+/* Reorders v (n > k) so that v[k] is its k-th smallest (0-based), with
+ * none larger before it and none smaller after: the k-th element of v
+ * sorted, without sorting. */
+void bw_select(double *v, size_t n, size_t k);
+
 /* Upper tail of the standard normal, P(Z > z). */
 double bw_norm_sf(double z);
 

@@ -1151,6 +1151,20 @@ static uint32_t *first_words(shard *s, group *g, uint32_t local, int make, int *
     return f ? f : sdx_get(s, local, make, err);
 }
 
+/* memcmp(a, b, n) == 0, inline for the commonest lengths (an IPv4-pair
+ * key is 11 bytes): a call to memcmp was 2.5 % of a Zeek run. */
+static int key_eq(const char *a, const char *b, size_t n)
+{
+    if (n < 8 || n > 16)
+        return !memcmp(a, b, n);
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&a1, a + n - 8, 8);
+    memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 static int table_grow(const bwrule *r, shard *s)
 {
     size_t ncap = s->tcap ? s->tcap * 2 : 256;
@@ -1195,7 +1209,7 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
         if ((e & ~(LOCAL_MAX - 1)) != tag)
             continue;
         group *g = GRP(s, SLOT_LOCAL(e));
-        if (KEY(g)[0] == key[0] && key_len(KEY(g)) == klen && !memcmp(KEY(g), key, klen)) {
+        if (KEY(g)[0] == key[0] && key_len(KEY(g)) == klen && key_eq(KEY(g), key, klen)) {
             *local = SLOT_LOCAL(e);
             return g;
         }
@@ -2174,12 +2188,6 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Median of the known values among v (n), and the share of them within
  * max(5 %, 8 B) of it; -1 and 0 when none is known. */
 static void byte_stats(double *v, size_t n, double *med, double *reg)
@@ -2193,7 +2201,7 @@ static void byte_stats(double *v, size_t n, double *med, double *reg)
         *reg = 0;
         return;
     }
-    qsort(v, m, sizeof *v, cmp_dbl);
+    bw_select(v, m, m / 2);
     double md = v[m / 2];
     double tol = md * 0.05 > 8 ? md * 0.05 : 8;
     size_t near = 0;
@@ -3012,8 +3020,13 @@ static double median_of(double *v, size_t n)
             v[m++] = v[i];
     if (!m)
         return NAN;
-    qsort(v, m, sizeof *v, cmp_dbl);
-    return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+    bw_select(v, m, m / 2);
+    if (m % 2)
+        return v[m / 2];
+    double lo = v[0]; /* the largest below v[m / 2]: the (m / 2 - 1)-th */
+    for (size_t i = 1; i < m / 2; i++)
+        lo = v[i] > lo ? v[i] : lo;
+    return (lo + v[m / 2]) / 2;
 }
 
 /* The dst_port results: per destination (address, port), the src_dst_port

@@ -2,7 +2,7 @@
  * jitter estimator (lib/detect_period.c): hand-built series for each jitter
  * model at 0, 20 and 50 %, 20 % missed beats, retry bursts, periods of 10 s
  * and 24 h, random timing, Benjamini-Hochberg, the benign NTP fingerprint,
- * the explanation text (also of a growing-sleep finding), parameters,
+ * bw_select, the explanation text (also of a growing-sleep finding), parameters,
  * clone/merge, the short and long src_dst_port keys of both address
  * families, and the shipped list. */
 #include "detect_period.h"
@@ -116,6 +116,29 @@ static void test_models(void)
     check_est("60 s, added 50 %", BW_JM_SLIVER, 60, 0.5, 0.05, 0, 60.0 * 200);
     check_est("2 h, cs 50 %", BW_JM_CS, 7200, 0.5, 0.05, 0, 7200.0 * 200);
     check_est("24 h, cs 10 % over 60 days", BW_JM_CS, 86400, 0.1, 0, 0, 86400.0 * 60);
+}
+
+/* bw_select against a sort: random arrays (with ties) of every length up
+ * to 200 and some longer, every k for the short ones. */
+static void test_select(void)
+{
+    static double v[5000], w[5000];
+    rs = 99;
+    int bad = 0;
+    for (size_t n = 1; n <= 5000; n = n < 200 ? n + 1 : n * 3) {
+        for (size_t k = 0; k < n; k += n < 200 ? 1 : n / 7 + 1) {
+            for (size_t i = 0; i < n; i++)
+                v[i] = w[i] = floor(unit() * (double)(n / 2 + 1)); /* ties */
+            qsort(w, n, sizeof *w, cmpd);
+            bw_select(v, n, k);
+            if (v[k] != w[k])
+                bad++;
+            for (size_t i = 0; i < n; i++)
+                if ((i < k && v[i] > v[k]) || (i > k && v[i] < v[k]))
+                    bad++;
+        }
+    }
+    CHECK(bad == 0);
 }
 
 static void test_constant_and_random(void)
@@ -1048,6 +1071,7 @@ int main(void)
 {
     test_models();
     test_constant_and_random();
+    test_select();
     test_bh();
     test_explanation();
     test_growing();
