@@ -19,31 +19,35 @@ double bw_norm_sf(double z)
     return 0.5 * erfc(z / sqrt(2.0));
 }
 
-/* Sorts v (n) ascending: an inlined quicksort (median of three, the
- * smaller side first so the stack stays O(log n)) with insertion sort for
- * short runs; qsort's comparison calls were a fifth of finish(). */
+/* Hoare's partition of v (n > 2) around the median of its first, middle
+ * and last values: returns left, with v[0, left) <= pivot <= v[left, n). */
+static size_t partition_d(double *v, size_t n)
+{
+    double a = v[0], b = v[n / 2], c = v[n - 1];
+    double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+    size_t i = 0, j = n - 1;
+    for (;;) {
+        while (v[i] < piv)
+            i++;
+        while (v[j] > piv)
+            j--;
+        if (i >= j)
+            return j + 1;
+        double t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+        i++;
+        j--;
+    }
+}
+
+/* Sorts v (n) ascending: an inlined quicksort (the smaller side first so
+ * the stack stays O(log n)) with insertion sort for short runs; qsort's
+ * comparison calls were a fifth of finish(). */
 static void sort_d(double *v, size_t n)
 {
     while (n > 24) {
-        size_t m = n / 2;
-        double a = v[0], b = v[m], c = v[n - 1];
-        double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (v[i] < piv)
-                i++;
-            while (v[j] > piv)
-                j--;
-            if (i >= j)
-                break;
-            double t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        /* [0, j] <= piv <= [j + 1, n) */
-        size_t left = j + 1;
+        size_t left = partition_d(v, n);
         if (left < n - left) {
             sort_d(v, left);
             v += left;
@@ -64,35 +68,19 @@ static void sort_d(double *v, size_t n)
     }
 }
 
-/* Hoare's selection (median of three), insertion sort for short runs. */
+/* Hoare's selection: partitions down to the run that holds k, then sorts
+ * that short run. */
 void bw_select(double *v, size_t n, size_t k)
 {
-    size_t lo = 0, hi = n - 1;
+    size_t lo = 0, hi = n; /* k in [lo, hi) */
     while (hi - lo > 24) {
-        size_t m = lo + (hi - lo) / 2;
-        double a = v[lo], b = v[m], c = v[hi];
-        double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = lo, j = hi;
-        for (;;) {
-            while (v[i] < piv)
-                i++;
-            while (v[j] > piv)
-                j--;
-            if (i >= j)
-                break;
-            double t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        /* [lo, j] <= piv <= [j + 1, hi] */
-        if (k <= j)
-            hi = j;
+        size_t left = lo + partition_d(v + lo, hi - lo);
+        if (k < left)
+            hi = left;
         else
-            lo = j + 1;
+            lo = left;
     }
-    sort_d(v + lo, hi - lo + 1);
+    sort_d(v + lo, hi - lo);
 }
 
 /* quant(sorted v, n, 0.5) without sorting v (reorders it). */

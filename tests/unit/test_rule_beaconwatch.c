@@ -676,19 +676,28 @@ static void run_all_joined(void *st, char **out)
     found_free(&fd);
 }
 
+/* ng groups of `per` events each into v: group g sleeps 30 % down-jittered
+ * around p0 + dp * g, except every `every`-th group (g % every ==
+ * every - 1), whose times are random (exponential gaps). Returns the count. */
+static size_t srec_series(srec *v, int ng, int per, double p0, double dp, int every)
+{
+    size_t n = 0;
+    for (int g = 0; g < ng; g++) {
+        double P = p0 + dp * g, now = unit() * P;
+        for (int k = 0; k < per; k++) {
+            v[n++] = (srec){now, g};
+            now += g % every == every - 1 ? -log(1 - unit()) * P : P * (1 - 0.3 * unit());
+        }
+    }
+    return n;
+}
+
 static void test_event_log_stress(void)
 {
     enum { NG = 60, PER = 120 };
     static srec v[NG * PER + 64];
-    size_t n = 0;
     rs = 2024;
-    for (int g = 0; g < NG; g++) {
-        double P = 30 + 37 * g, now = unit() * P;
-        for (int k = 0; k < PER; k++) {
-            v[n++] = (srec){now, g};
-            now += g % 3 == 2 ? -log(1 - unit()) * P : P * (1 - 0.3 * unit());
-        }
-    }
+    size_t n = srec_series(v, NG, PER, 30, 37, 3);
     for (int k = 0; k < 64; k++) /* stray events years away */
         v[n++] = (srec){(k % 2 ? 1 : -1) * (86400.0 * 365 * (1 + k % 5)) + k, k % NG};
     qsort(v, n, sizeof *v, cmp_srec);
@@ -772,15 +781,8 @@ static void test_shared_threads(void)
 {
     enum { NG = 240, PER = 60 };
     static srec v[NG * PER + 16];
-    size_t n = 0;
     rs = 77;
-    for (int g = 0; g < NG; g++) {
-        double P = 20 + 13 * g, now = unit() * P;
-        for (int k = 0; k < PER; k++) {
-            v[n++] = (srec){now, g};
-            now += g % 4 == 3 ? -log(1 - unit()) * P : P * (1 - 0.3 * unit());
-        }
-    }
+    size_t n = srec_series(v, NG, PER, 20, 13, 4);
     qsort(v, n, sizeof *v, cmp_srec);
     for (int k = 0; k < 16; k++) /* a few late-logged events out of order */
         v[n++] = (srec){v[k * 97].t - 1.5 * (k + 1), k * 13 % NG};
