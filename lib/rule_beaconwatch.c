@@ -1328,9 +1328,9 @@ static size_t put_name(char *k, bw_str s, int lower)
 static size_t canon_key(const char *k, size_t kl, char *out)
 {
     char lb[SDP4_LEN + 2];
-    if (k[0] == 'a' + K_SDP) {
-        k = key_long(k, lb);
-        kl = SDP4_LEN + 2;
+    if (key_long(k, lb) == lb) {
+        k = lb;
+        kl = sizeof lb;
     }
     size_t o = 0, i = 1;
     int kind = k[0] - 'A';
@@ -1768,9 +1768,9 @@ static int add(void *st, const bw_record *rec)
         if (!(r->groupings & (1 << kind)))
             continue;
         char *key = r->pkeys + r->pkeys_n;
-        size_t n = 0;
-        key[n++] = (char)('A' + kind);
-        if (kind == K_SDP) {
+        size_t n = 1;
+        key[0] = (char)('A' + kind);
+        if (kind == K_SDP) { /* its own first byte: short or long form */
             n = put_sdp(key, &rec->src_ip, &rec->dst_ip, dport);
         } else if (kind == K_HP) {
             if (!rec->host_name.n || !rec->process_name.n)
