@@ -83,10 +83,10 @@ void bw_select(double *v, size_t n, size_t k)
     sort_d(v + lo, hi - lo);
 }
 
-/* quant(sorted v, n, 0.5) without sorting v (reorders it). */
-static double median_d(double *v, size_t n)
+/* quant(sorted v, n, q) without sorting v (reorders it). */
+static double quant_sel(double *v, size_t n, double q)
 {
-    double x = 0.5 * (double)(n - 1);
+    double x = q * (double)(n - 1);
     size_t i = (size_t)x;
     if (i + 1 >= n) {
         double m = v[0];
@@ -211,53 +211,57 @@ static double jitter_cost(double j, double sd)
  * on [a, b] and a beat is missed with probability ms[k], k < nm: one sleep,
  * two (the triangle on [2a, 2b]) or more (a normal approximation), plus a
  * small floor for stray gaps. The terms that do not depend on the missed
- * share (the band tests, the normal density) are computed once per gap
- * for all of them, and the densities of MIX_BLOCK gaps are multiplied
- * before one log is taken (the logs were a third of finish()): each lies
- * between the floor, at least 0.01 / dmax, and about 3 / w, so sixteen of
- * them stay far inside the range of a double. */
+ * share (the band tests, the two densities) are computed once per gap for
+ * all of them, so the loop over the shares has no branch and no division,
+ * and the densities of MIX_BLOCK gaps are multiplied before one log is
+ * taken (the logs were a third of finish()): each lies between the floor,
+ * at least 0.01 / dmax, and about 3 / w, so sixteen of them stay far
+ * inside the range of a double. The normal density is left out where it
+ * cannot change a sum that already holds the floor (below 2^-60 of it):
+ * far from 3 sleeps, most gaps of a narrow band. */
 #define MIX_MAX 8    /* missed shares per call */
 #define MIX_BLOCK 16
+typedef double mix_v2 __attribute__((vector_size(16))); /* two shares at once */
 static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
                    const double *ms, size_t nm, double dmax, double *ll)
 {
     double w = b - a, mu = (a + b) / 2, var = w * w / 12;
     double m3 = 3 * mu, v3 = 3 * var, floor_d = 0.01 / dmax;
-    double sq = sqrt(2 * 3.141592653589793 * v3);
-    double prod[MIX_MAX], c1[MIX_MAX], c2[MIX_MAX], c3[MIX_MAX], ww = w * w;
-    for (size_t k = 0; k < nm; k++) { /* the per-gap terms' factors that do not vary */
-        ll[k] = 0;
-        prod[k] = 1;
-        c1[k] = (1 - ms[k]) / w;
-        c2[k] = (1 - ms[k]) * ms[k];
-        c3[k] = ms[k] * ms[k];
+    double sq = sqrt(2 * 3.141592653589793 * v3), ww = w * w, c3max = 0;
+    /* the per-gap terms' factors that do not vary, in lanes of two shares
+     * (those past nm computed but unused) */
+    mix_v2 prod[MIX_MAX / 2], c1[MIX_MAX / 2], c2[MIX_MAX / 2], c3[MIX_MAX / 2];
+    for (size_t k = 0; k < MIX_MAX; k++) {
+        double m = k < nm ? ms[k] : 0;
+        prod[k / 2][k % 2] = 1;
+        c1[k / 2][k % 2] = (1 - m) / w;
+        c2[k / 2][k % 2] = (1 - m) * m;
+        c3[k / 2][k % 2] = m * m;
+        c3max = m * m > c3max ? m * m : c3max;
     }
+    for (size_t k = 0; k < nm; k++)
+        ll[k] = 0;
+    /* exp(-x) * c3max / sq < floor_d * 2^-60 for every x above xmax */
+    double xmax = c3max > 0 ? log(c3max / (sq * floor_d)) + 60 * 0.6931471805599453 : -1;
     int inprod = 0;
     for (size_t i = 0; i < n; i += stride) {
         double d = g[i];
-        int one = d >= a && d <= b, two = d >= 2 * a && d <= 2 * b;
-        double tri = two ? (d <= a + b ? d - 2 * a : 2 * b - d) : 0;
-        double ex = exp(-(d - m3) * (d - m3) / (2 * v3));
-        for (size_t k = 0; k < nm; k++) {
-            double f = floor_d;
-            if (one)
-                f += c1[k];
-            if (two)
-                f += c2[k] * tri / ww;
-            if (ms[k] > 0)
-                f += c3[k] * ex / sq;
-            prod[k] *= f;
-        }
-        if (++inprod == MIX_BLOCK) {
-            for (size_t k = 0; k < nm; k++) {
-                ll[k] += log(prod[k]);
-                prod[k] = 1;
-            }
+        double one = d >= a && d <= b ? 1 : 0, tri = 0, ex = 0;
+        if (d >= 2 * a && d <= 2 * b)
+            tri = (d <= a + b ? d - 2 * a : 2 * b - d) / ww;
+        double x = (d - m3) * (d - m3) / (2 * v3);
+        if (x < xmax)
+            ex = exp(-x) / sq;
+        for (size_t q = 0; q < MIX_MAX / 2; q++)
+            prod[q] *= floor_d + one * c1[q] + c2[q] * tri + c3[q] * ex;
+        if (++inprod == MIX_BLOCK || i + stride >= n) {
+            for (size_t k = 0; k < nm; k++)
+                ll[k] += log(prod[k / 2][k % 2]);
+            for (size_t q = 0; q < MIX_MAX / 2; q++)
+                prod[q] = (mix_v2){1, 1};
             inprod = 0;
         }
     }
-    for (size_t k = 0; inprod && k < nm; k++)
-        ll[k] += log(prod[k]);
 }
 
 /* Upper edge b of the band given its lower edge a, by maximum likelihood
@@ -294,7 +298,7 @@ static double fit_upper(const double *g, size_t n, double a, double *m_out)
 }
 
 int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
-                       bw_period_est *e)
+                       double p_mean, bw_period_est *e)
 {
     memset(e, 0, sizeof *e);
     e->nevents = n;
@@ -309,7 +313,7 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
     for (size_t i = 1; i < n; i++)
         d[nd++] = t[i] - t[i - 1];
     memcpy(w, d, nd * sizeof *d);
-    double med_raw = median_d(w, nd);
+    double med_raw = quant_sel(w, nd, 0.5);
     double tau = 0.25 * med_raw;
     size_t nb = 0;
     double last = 0;
@@ -328,15 +332,16 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
 
     /* gaps between beats into d */
     size_t ng = 0;
-    for (size_t i = 1; i < nb; i++)
-        d[ng++] = w[i] - w[i - 1];
-    sort_d(d, ng);
+    double sum = 0;
+    for (size_t i = 1; i < nb; i++) {
+        d[ng] = w[i] - w[i - 1];
+        sum += d[ng++];
+    }
 
     /* 2. dispersion test: quartile coefficient of dispersion of the gaps
-     * against gaps of tau + exponential (random arrivals after folding) */
-    double q1 = quant(d, ng, 0.25), q3 = quant(d, ng, 0.75), sum = 0;
-    for (size_t i = 0; i < ng; i++)
-        sum += d[i];
+     * against gaps of tau + exponential (random arrivals after folding);
+     * the quartiles by selection: most series stop after the tests */
+    double q3 = quant_sel(d, ng, 0.75), q1 = quant_sel(d, ng, 0.25);
     double mean = sum / (double)ng;
     double theta = mean - tau > 1e-9 ? mean - tau : 1e-9;
     e->qcd = q3 + q1 > 0 ? (q3 - q1) / (q3 + q1) : 0;
@@ -363,8 +368,11 @@ int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
 
     /* 3. mean sleep despite missed beats: each gap is k sleeps, k the
      * nearest whole number of the current estimate; mean = sum / sum k.
-     * Cheap, so done for every tested series (rule `beaconwatch` compares
-     * the sleeps of the sources of one destination). */
+     * Done up to p_mean (rule `beaconwatch` compares the sleeps of the
+     * sources of one destination, its p-values up to dst_port's). */
+    if (e->p > p_mean && e->p > p_max)
+        return 1;
+    sort_d(d, ng);
     double mu = quant(d, ng, 0.5);
     for (int it = 0; it < 4 && mu > 0; it++) {
         double sd = 0, sk = 0;

@@ -47,13 +47,14 @@ typedef struct bw_period_est {
  * ascending). scratch must hold 3 * n doubles. Returns est->ok. When the
  * combined p-value is above p_max the (costlier) sleep and jitter
  * estimation is skipped: est->ok is 1, est->estimated 0, and only the mean
- * sleep, expected and seen beats are set beyond the tests. When the
+ * sleep, expected and seen beats are set beyond the tests; above p_mean
+ * too, those are left 0 as well. When the
  * growing-sleep test decides p, the model is BW_JM_GROWING: sleep_s and its
  * interval are the cycle's length, jitter and its interval NaN, qcd / qcd0
  * the cycle lengths' dispersion against random (0.6563), mean_sleep the
  * cycle over its beats. */
 int bw_period_estimate(const double *t, size_t n, double *scratch, double p_max,
-                       bw_period_est *est);
+                       double p_mean, bw_period_est *est);
 
 /* Reorders v (n > k) so that v[k] is its k-th smallest (0-based), with
  * none larger before it and none smaller after: the k-th element of v

@@ -534,10 +534,40 @@ static uint64_t siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len
  * collisions) then spreads it over all the bits that pick the shard, the
  * slot and the tag. Pairs of the zero padding add a constant (nhz). The
  * length is a word of its own, so a key and the key plus a zero byte
- * differ. Longer keys take SipHash-1-3. NH costs 2 multiplies for an IPv4
- * pair against SipHash's ~145 instructions: 10 M lookups and rehashes. */
+ * differ. Longer keys take SipHash-1-3. The short key of an IPv4 pair
+ * takes NH over its values instead (sdp4_hash: the words source,
+ * destination and port; its first byte and length never vary). NH costs 2
+ * multiplies for an IPv4 pair against SipHash's ~145 instructions: 10 M
+ * lookups and rehashes. */
+static uint64_t nh_final(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* NH of the short key of an IPv4 pair (put_sdp) from its values: the two
+ * addresses (their 4 bytes as one word each) and the port, so that add()
+ * hashes without reading back the key it has just written (a load that
+ * spans several smaller stores waits for them to retire). */
+static uint64_t sdp4_hash(const bwrule *r, uint32_t src, uint32_t dst, unsigned port)
+{
+    uint64_t h = (uint64_t)(uint32_t)(src + r->nhk[0]) * (uint32_t)(dst + r->nhk[1]);
+    h += (uint64_t)(uint32_t)(port + r->nhk[2]) * r->nhk[3];
+    return nh_final(h + r->nhz[2]);
+}
+
 static uint64_t keyhash(const bwrule *r, const char *key, size_t n)
 {
+    if (n == SDP4_LEN && key[0] == 'a' + K_SDP) {
+        uint32_t src, dst;
+        memcpy(&src, key + 1, 4);
+        memcpy(&dst, key + 5, 4);
+        return sdp4_hash(r, src, dst, (unsigned char)key[9] << 8 | (unsigned char)key[10]);
+    }
     if (n > NH_BYTES)
         return siphash13(r->k0, r->k1, key, n);
     uint32_t m[NH_WORDS] = {0};
@@ -548,12 +578,7 @@ static uint64_t keyhash(const bwrule *r, const char *key, size_t n)
         h += (uint64_t)(uint32_t)(m[2 * i] + r->nhk[2 * i]) *
              (uint32_t)(m[2 * i + 1] + r->nhk[2 * i + 1]);
     h += (uint64_t)(uint32_t)((uint32_t)n + r->nhk[NH_WORDS]) * r->nhk[NH_WORDS + 1];
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
+    return nh_final(h);
 }
 
 static void seed(bwrule *r)
@@ -1784,7 +1809,14 @@ static int add(void *st, const bw_record *rec)
             n += put_name(key + n, rec->dst_domain, 1);
         }
         struct pend_op *po = &r->pop[r->npop++];
-        po->hv = keyhash(r, key, n);
+        if (key[0] == 'a' + K_SDP) {
+            uint32_t s4, d4;
+            memcpy(&s4, rec->src_ip.a + 12, 4);
+            memcpy(&d4, rec->dst_ip.a + 12, 4);
+            po->hv = sdp4_hash(r, s4, d4, dport);
+        } else {
+            po->hv = keyhash(r, key, n);
+        }
         po->koff = (uint32_t)r->pkeys_n;
         po->klen = (uint16_t)n;
         po->kind = (uint8_t)kind;
@@ -2682,7 +2714,62 @@ static void dest_of(const bwrule *r, const result *x, dkey *k, int *dom)
     }
 }
 
-/* Sets res[i].sources for the n results and *total_src. */
+/* One thread's part of popularity()'s walk over the groups: shards
+ * [s0, s1), its own source set and (destination, source) pairs. */
+typedef struct pop_part {
+    const bwrule *r;
+    const dset *ds; /* addresses, domains: the results' destinations */
+    int s0, s1;
+    ipset all;
+    pair *pr;
+    size_t np, cappr;
+    int err;
+} pop_part;
+
+static void *pop_walk(void *arg)
+{
+    pop_part *pp = arg;
+    const bwrule *r = pp->r;
+    for (int si = pp->s0; si < pp->s1; si++) {
+        const shard *s = &r->sh[si];
+        for (uint32_t gi = 0; gi < s->wn; gi += rec_words(GRP(s, gi))) {
+            const group *g = GRP(s, gi);
+            char lb[SDP4_LEN + 2];
+            const char *k = key_long(KEY(g), lb);
+            int kind = k[0] - 'A';
+            if (kind != K_SDP && kind != K_SD)
+                continue;
+            const char *src = k + 1;
+            size_t sl = src[0] == 4 ? 5 : 17;
+            const char *dst = src + sl;
+            size_t dl = kind == K_SDP ? (dst[0] == 4 ? 5 : 17) : (size_t)(unsigned char)dst[0] + 1;
+            if (kind == K_SDP && (pp->err = ipset_add(r, &pp->all, src)))
+                return NULL;
+            uint32_t c = dset_find(r, &pp->ds[kind == K_SD], dst, dl);
+            if (!c)
+                continue;
+            if (pp->np == pp->cappr) {
+                size_t nc = pp->cappr ? pp->cappr * 2 : 1024;
+                pair *npr = realloc(pp->pr, nc * sizeof *npr);
+                if (!npr) {
+                    pp->err = BW_ERR_NOMEM;
+                    return NULL;
+                }
+                pp->pr = npr;
+                pp->cappr = nc;
+            }
+            pair *x = &pp->pr[pp->np++];
+            x->dest = c;
+            memset(x->src, 0, sizeof x->src);
+            memcpy(x->src, src, sl);
+        }
+    }
+    return NULL;
+}
+
+/* Sets res[i].sources for the n results and *total_src: every group is
+ * walked (half the shards on a second thread), so that a destination's
+ * sources are counted over all groups, not only the tested ones. */
 static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_src)
 {
     int err = 0;
@@ -2690,9 +2777,8 @@ static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_sr
     uint32_t *which = malloc((n + 1) * sizeof *which);
     uint32_t *cnt = calloc(n + 1, sizeof *cnt);
     dset ds[2] = {{0}, {0}}; /* addresses, domains */
-    pair *pr = NULL;
-    size_t np = 0, cappr = 0;
-    ipset all = {0};
+    pop_part pp[2];
+    memset(pp, 0, sizeof pp);
     if (!keys || !which || !cnt) {
         err = BW_ERR_NOMEM;
         goto out;
@@ -2713,40 +2799,39 @@ static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_sr
         dest_of(r, &res[i], &keys[i], &dom);
         which[i] = dset_put(r, &ds[dom], (uint32_t)i);
     }
-    for (int si = 0; si < NSHARD; si++) {
-        const shard *s = &r->sh[si];
-        for (uint32_t gi = 0; gi < s->wn; gi += rec_words(GRP(s, gi))) {
-            const group *g = GRP(s, gi);
-            char lb[SDP4_LEN + 2];
-            const char *k = key_long(KEY(g), lb);
-            int kind = k[0] - 'A';
-            if (kind != K_SDP && kind != K_SD)
-                continue;
-            const char *src = k + 1;
-            size_t sl = src[0] == 4 ? 5 : 17;
-            const char *dst = src + sl;
-            size_t dl = kind == K_SDP ? (dst[0] == 4 ? 5 : 17) : (size_t)(unsigned char)dst[0] + 1;
-            if (kind == K_SDP && (err = ipset_add(r, &all, src)))
-                goto out;
-            uint32_t c = dset_find(r, &ds[kind == K_SD], dst, dl);
-            if (!c)
-                continue;
-            if (np == cappr) {
-                size_t nc = cappr ? cappr * 2 : 1024;
-                pair *npr = realloc(pr, nc * sizeof *npr);
-                if (!npr) {
-                    err = BW_ERR_NOMEM;
-                    goto out;
-                }
-                pr = npr;
-                cappr = nc;
-            }
-            pr[np].dest = c;
-            memset(pr[np].src, 0, sizeof pr[np].src);
-            memcpy(pr[np].src, src, sl);
-            np++;
+    for (int t = 0; t < 2; t++) {
+        pp[t].r = r;
+        pp[t].ds = ds;
+        pp[t].s0 = t * NSHARD / 2;
+        pp[t].s1 = (t + 1) * NSHARD / 2;
+    }
+    pthread_t th;
+    int started = pthread_create(&th, NULL, pop_walk, &pp[1]) == 0;
+    pop_walk(&pp[0]);
+    if (started)
+        pthread_join(th, NULL);
+    else
+        pop_walk(&pp[1]);
+    if ((err = pp[0].err ? pp[0].err : pp[1].err))
+        goto out;
+    /* the second part into the first */
+    for (size_t i = 0; i < pp[1].all.cap && !err; i++)
+        if (pp[1].all.a[i][0])
+            err = ipset_add(r, &pp[0].all, (const char *)pp[1].all.a[i]);
+    if (!err && pp[1].np) {
+        pair *npr = realloc(pp[0].pr, (pp[0].np + pp[1].np) * sizeof *npr);
+        if (!npr)
+            err = BW_ERR_NOMEM;
+        else {
+            memcpy(npr + pp[0].np, pp[1].pr, pp[1].np * sizeof *npr);
+            pp[0].pr = npr;
+            pp[0].np += pp[1].np;
         }
     }
+    if (err)
+        goto out;
+    pair *pr = pp[0].pr;
+    size_t np = pp[0].np;
     if (np)
         qsort(pr, np, sizeof *pr, cmp_pair);
     for (size_t i = 0; i < np; i++)
@@ -2754,15 +2839,17 @@ static int popularity(const bwrule *r, result *res, size_t n, uint32_t *total_sr
             cnt[pr[i].dest - 1]++;
     for (size_t i = 0; i < n; i++)
         res[i].sources = cnt[which[i] - 1] ? cnt[which[i] - 1] : 1;
-    *total_src = (uint32_t)all.n;
+    *total_src = (uint32_t)pp[0].all.n;
 out:
     free(keys);
     free(which);
     free(cnt);
     free(ds[0].slot);
     free(ds[1].slot);
-    free(pr);
-    free(all.a);
+    for (int t = 0; t < 2; t++) {
+        free(pp[t].pr);
+        free(pp[t].all.a);
+    }
     return err;
 }
 
@@ -2776,7 +2863,7 @@ typedef struct fin_job {
     int64_t w0, w1;
     int64_t tmin; /* ticks of the earliest event kept: time 0 of the sort keys */
     double wlen, p_max;
-    size_t maxn;
+    double p_mean; /* mean sleeps: dst_port's members need them */
     _Atomic int next;
     pthread_mutex_t mu;
     result *res;
@@ -2831,18 +2918,14 @@ static void *fin_worker(void *arg)
     fin_job *j = arg;
     bwrule *r = j->r;
     int err = 0;
-    double *t = malloc((j->maxn + 1) * sizeof *t);
-    double *scratch = malloc((3 * j->maxn + 3) * sizeof *scratch);
-    uint64_t *tmp = malloc((j->maxn + 1) * sizeof *tmp);
+    double *t = NULL, *scratch = NULL; /* a group's times; the estimator's */
+    uint64_t *tmp = NULL;
+    size_t maxn = 0; /* events they have room for */
     uint64_t *buf = NULL;
     uint32_t *off = NULL; /* per shard: where each group's events go */
     size_t bufcap = 0, offcap = 0;
     result *loc = NULL;
     size_t nloc = 0, caploc = 0, nskip = 0;
-    if (!t || !scratch || !tmp) {
-        err = BW_ERR_NOMEM;
-        goto out;
-    }
     for (;;) {
         int si = atomic_fetch_add(&j->next, 1);
         if (si >= NSHARD)
@@ -2868,11 +2951,25 @@ static void *fin_worker(void *arg)
         }
         /* only the groups that can be tested (a third of the Zeek bench
          * file's events are in groups below min_beats) */
-        size_t pos = 0;
+        size_t pos = 0, smax = 0;
         for (uint32_t i = 0; i < s->wn; i += rec_words(GRP(s, i))) {
             uint32_t gn = GRP(s, i)->n;
             off[i] = gn < (uint32_t)r->min_beats ? UINT32_MAX : (uint32_t)pos;
             pos += gn < (uint32_t)r->min_beats ? 0 : gn;
+            smax = gn > smax ? gn : smax;
+        }
+        if (smax > maxn) {
+            free(t);
+            free(scratch);
+            free(tmp);
+            maxn = smax;
+            t = malloc((maxn + 1) * sizeof *t);
+            scratch = malloc((3 * maxn + 3) * sizeof *scratch);
+            tmp = malloc((maxn + 1) * sizeof *tmp);
+            if (!t || !scratch || !tmp) {
+                err = BW_ERR_NOMEM;
+                goto out;
+            }
         }
         if (pos > bufcap) {
             free(buf);
@@ -2925,7 +3022,7 @@ static void *fin_worker(void *arg)
             x.keylen = key_len(KEY(g));
             /* q >= p: a group with p above fdr can never be reported, so its
              * sleep and jitter are not worth estimating (unless --all) */
-            if (!bw_period_estimate(t, n, scratch, j->p_max, &x.est) ||
+            if (!bw_period_estimate(t, n, scratch, j->p_max, j->p_mean, &x.est) ||
                 x.est.nbeats < (size_t)r->min_beats)
                 continue;
             int dp_cand = (r->groupings & (1 << K_DP)) && kind_of(s, g) == K_SDP &&
@@ -2943,11 +3040,11 @@ static void *fin_worker(void *arg)
                     if (us < j->w0 || us > j->w1)
                         continue;
                     scratch[m] = bytes_value((unsigned)(sv[k] >> 11) & 0x7ff);
-                    scratch[j->maxn + 1 + m] = bytes_value((unsigned)sv[k] & 0x7ff);
+                    scratch[maxn + 1 + m] = bytes_value((unsigned)sv[k] & 0x7ff);
                     m++;
                 }
                 byte_stats(scratch, n, &x.smed, &x.sreg);
-                byte_stats(scratch + j->maxn + 1, n, &x.dmed, &x.dreg);
+                byte_stats(scratch + maxn + 1, n, &x.dmed, &x.dreg);
             }
             x.coverage = j->wlen > 0 ? (x.est.last_s - x.est.first_s) / j->wlen : 1;
             if (x.coverage > 1)
@@ -3249,10 +3346,7 @@ static int finish(void *st, const bw_run *run, bw_finding_fn fn, void *ctx, bw_e
     j->tmin = ticks_of(r->min_us);
     j->wlen = (double)(w1 - w0) / 1e6;
     j->p_max = run->all ? 1.0 : r->fdr;
-    for (int si = 0; si < NSHARD; si++)
-        for (uint32_t i = 0; i < r->sh[si].wn; i += rec_words(GRP(&r->sh[si], i)))
-            if (GRP(&r->sh[si], i)->n > j->maxn)
-                j->maxn = GRP(&r->sh[si], i)->n;
+    j->p_mean = (r->groupings & (1 << K_DP)) ? r->dp_p : 0;
     atomic_init(&j->next, 0);
     pthread_mutex_init(&j->mu, NULL);
     pthread_t th;

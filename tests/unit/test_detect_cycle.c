@@ -137,7 +137,7 @@ static void check_growing(const char *name, const double *mult, size_t k, int mo
                   : model == BW_JM_SYM ? cyc
                                        : cyc * (1 + j / 2);
     bw_period_est e;
-    int ok = bw_period_estimate(tt, n, scratch, 0.01, &e);
+    int ok = bw_period_estimate(tt, n, scratch, 0.01, 1.0, &e);
     int found = ok && e.estimated && e.model == BW_JM_GROWING && e.p < pbar;
     int cyc_ok = fabs(e.sleep_s - want) <= tol * want && e.s_lo <= e.sleep_s &&
                  e.s_hi >= e.sleep_s && e.grow_first < e.grow_top;
@@ -232,7 +232,7 @@ static void calibrate(const char *name, size_t (*gen)(size_t), size_t reps, size
     for (size_t rep = 0; rep < reps; rep++) {
         size_t n = gen(events);
         bw_period_est e;
-        if (!bw_period_estimate(tt, n, scratch, 0.0, &e) || e.nbeats < 8)
+        if (!bw_period_estimate(tt, n, scratch, 0.0, 1.0, &e) || e.nbeats < 8)
             continue;
         tested++;
         c2 += e.p_cycle < 0.01;

@@ -72,7 +72,7 @@ static void check_est(const char *what, int model, double P, double J, double mi
     bw_period_est e;
     size_t n = series(tt, MAXT, model, P, J, missed, retry, span);
     qsort(tt, n, sizeof *tt, cmpd);
-    int ok = bw_period_estimate(tt, n, scratch, 1.0, &e) && e.estimated;
+    int ok = bw_period_estimate(tt, n, scratch, 1.0, 1.0, &e) && e.estimated;
     CHECK(ok);
     int s_ok = fabs(e.sleep_s - P) <= 0.02 * P;
     int j_ok = fabs(e.jitter - J) <= 0.05;
@@ -146,7 +146,7 @@ static void test_constant_and_random(void)
     bw_period_est e;
     for (size_t i = 0; i < 100; i++)
         tt[i] = 1000 + 60.0 * (double)i;
-    CHECK(bw_period_estimate(tt, 100, scratch, 1.0, &e));
+    CHECK(bw_period_estimate(tt, 100, scratch, 1.0, 1.0, &e));
     CHECK(e.model == BW_JM_NONE);
     CHECK(fabs(e.sleep_s - 60) < 1e-9);
     CHECK(e.seen > 0.999);
@@ -160,14 +160,40 @@ static void test_constant_and_random(void)
             now += -log(1 - unit()) * 120;
             tt[i] = now;
         }
-        bw_period_estimate(tt, 200, scratch, 1.0, &e);
+        bw_period_estimate(tt, 200, scratch, 1.0, 1.0, &e);
         if (e.p < 0.001)
             small++;
     }
     CHECK(small <= 2); /* ~0.2 expected at a calibrated 0.001 */
 
     /* too few events */
-    CHECK(!bw_period_estimate(tt, 3, scratch, 1.0, &e));
+    CHECK(!bw_period_estimate(tt, 3, scratch, 1.0, 1.0, &e));
+}
+
+/* p_max and p_mean cut the work after the tests, never the tests: the
+ * same p-values either way; the mean sleep only up to p_mean, the sleep
+ * and jitter only up to p_max. */
+static void test_estimate_cuts(void)
+{
+    bw_period_est full, cut, mean;
+    for (int rep = 0; rep < 50; rep++) {
+        double now = 0;
+        for (size_t i = 0; i < 150; i++) {
+            now += rep % 2 ? 300 * (1 - 0.4 * unit()) : -log(1 - unit()) * 120;
+            tt[i] = now;
+        }
+        CHECK(bw_period_estimate(tt, 150, scratch, 1.0, 1.0, &full));
+        CHECK(bw_period_estimate(tt, 150, scratch, 0.0, 0.0, &cut));
+        CHECK(cut.p == full.p && cut.p_periodic == full.p_periodic && cut.qcd == full.qcd);
+        CHECK(cut.nbeats == full.nbeats && !cut.estimated && cut.mean_sleep == 0);
+        CHECK(full.estimated);
+        CHECK(bw_period_estimate(tt, 150, scratch, 0.0, 1.0, &mean));
+        CHECK(mean.mean_sleep > 0 && !mean.estimated);
+        CHECK(bw_period_estimate(tt, 150, scratch, 0.0, full.p, &cut));
+        CHECK(cut.mean_sleep == mean.mean_sleep && !cut.estimated);
+        if (rep % 2) /* Cobalt Strike's jitter of 40 % on a 300 s sleep */
+            CHECK(full.p < 1e-6 && fabs(full.sleep_s - 300) < 6);
+    }
 }
 
 static void test_bh(void)
@@ -1073,6 +1099,7 @@ int main(void)
 {
     test_models();
     test_constant_and_random();
+    test_estimate_cuts();
     test_select();
     test_bh();
     test_explanation();
