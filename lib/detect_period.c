@@ -230,10 +230,11 @@ static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
     double sq = sqrt(2 * 3.141592653589793 * v3), ww = w * w, c3max = 0;
     /* the per-gap terms' factors that do not vary, in lanes of two shares
      * (those past nm computed but unused) */
-    mix_v2 prod[MIX_MAX / 2], c1[MIX_MAX / 2], c2[MIX_MAX / 2], c3[MIX_MAX / 2];
+    _Static_assert(MIX_MAX == 8, "mix_ll: four lanes of two");
+    mix_v2 c1[MIX_MAX / 2], c2[MIX_MAX / 2], c3[MIX_MAX / 2];
+    mix_v2 p0 = {1, 1}, p1 = p0, p2 = p0, p3 = p0;
     for (size_t k = 0; k < MIX_MAX; k++) {
         double m = k < nm ? ms[k] : 0;
-        prod[k / 2][k % 2] = 1;
         c1[k / 2][k % 2] = (1 - m) / w;
         c2[k / 2][k % 2] = (1 - m) * m;
         c3[k / 2][k % 2] = m * m;
@@ -252,13 +253,16 @@ static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
         double x = (d - m3) * (d - m3) / (2 * v3);
         if (x < xmax)
             ex = exp(-x) / sq;
-        for (size_t q = 0; q < MIX_MAX / 2; q++)
-            prod[q] *= floor_d + one * c1[q] + c2[q] * tri + c3[q] * ex;
+        /* four accumulators of their own, so that they stay in registers */
+        p0 *= floor_d + one * c1[0] + c2[0] * tri + c3[0] * ex;
+        p1 *= floor_d + one * c1[1] + c2[1] * tri + c3[1] * ex;
+        p2 *= floor_d + one * c1[2] + c2[2] * tri + c3[2] * ex;
+        p3 *= floor_d + one * c1[3] + c2[3] * tri + c3[3] * ex;
         if (++inprod == MIX_BLOCK || i + stride >= n) {
+            mix_v2 prod[MIX_MAX / 2] = {p0, p1, p2, p3};
             for (size_t k = 0; k < nm; k++)
                 ll[k] += log(prod[k / 2][k % 2]);
-            for (size_t q = 0; q < MIX_MAX / 2; q++)
-                prod[q] = (mix_v2){1, 1};
+            p0 = p1 = p2 = p3 = (mix_v2){1, 1};
             inprod = 0;
         }
     }

@@ -2615,8 +2615,19 @@ typedef struct dset {
     size_t cap;
 } dset;
 
+/* The hash of an address or domain in key form: keyhash, but an IPv4
+ * address (4 and its bytes, alone or zero-padded to 17 in an ipset) from
+ * its word, as popularity() hashes two per group. A four-letter domain
+ * (4 and its letters) takes the same path; each set only needs its keys
+ * hashed one way. */
 static uint64_t dhash(const bwrule *r, const char *b, size_t n)
 {
+    if (b[0] == 4 && (n == 5 || n == 17)) {
+        uint32_t w;
+        memcpy(&w, b + 1, 4);
+        return nh_final((uint64_t)(uint32_t)(w + r->nhk[0]) * (uint32_t)(4 + r->nhk[1]) +
+                        r->nhz[1]);
+    }
     return keyhash(r, b, n);
 }
 
