@@ -68,17 +68,44 @@ static void sort_d(double *v, size_t n)
     }
 }
 
-/* Hoare's selection: partitions down to the run that holds k, then sorts
- * that short run. */
+/* Moves the values of v (n) below piv (or_equal: up to piv) to its front,
+ * returning their count; no branch on the data (a partition's branches
+ * mispredict half the time on random values): each value is swapped with
+ * the first one not below, which stays where it was when the value is not
+ * below either. */
+static size_t partition_below(double *v, size_t n, double piv, int or_equal)
+{
+    size_t i = 0;
+    for (size_t j = 0; j < n; j++) {
+        double x = v[j];
+        v[j] = v[i];
+        v[i] = x;
+        i += or_equal ? x <= piv : x < piv;
+    }
+    return i;
+}
+
+/* Selection by branch-free partitions around the median of three values,
+ * down to a short run that is then sorted. A pivot that is the run's
+ * smallest value leaves nothing below it: then the values equal to it go
+ * first, and they are the answer when k falls among them. */
 void bw_select(double *v, size_t n, size_t k)
 {
     size_t lo = 0, hi = n; /* k in [lo, hi) */
-    while (hi - lo > 24) {
-        size_t left = lo + partition_d(v + lo, hi - lo);
-        if (k < left)
-            hi = left;
-        else
+    while (hi - lo > 16) {
+        double a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t left = lo + partition_below(v + lo, hi - lo, piv, 0);
+        if (left == lo) {
+            left = lo + partition_below(v + lo, hi - lo, piv, 1);
+            if (k < left)
+                return;
             lo = left;
+        } else if (k < left) {
+            hi = left;
+        } else {
+            lo = left;
+        }
     }
     sort_d(v + lo, hi - lo);
 }

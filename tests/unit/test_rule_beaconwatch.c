@@ -125,10 +125,13 @@ static void test_select(void)
     static double v[5000], w[5000];
     rs = 99;
     int bad = 0;
+    /* ties: about two of each value, three values, or one */
+    for (int few = 0; few < 3; few++)
     for (size_t n = 1; n <= 5000; n = n < 200 ? n + 1 : n * 3) {
         for (size_t k = 0; k < n; k += n < 200 ? 1 : n / 7 + 1) {
+            double nv = few == 0 ? (double)(n / 2 + 1) : few == 1 ? 3 : 1;
             for (size_t i = 0; i < n; i++)
-                v[i] = w[i] = floor(unit() * (double)(n / 2 + 1)); /* ties */
+                v[i] = w[i] = floor(unit() * nv);
             qsort(w, n, sizeof *w, cmpd);
             bw_select(v, n, k);
             if (v[k] != w[k])
