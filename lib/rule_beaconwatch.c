@@ -1234,7 +1234,10 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
         if ((e & ~(LOCAL_MAX - 1)) != tag)
             continue;
         group *g = GRP(s, SLOT_LOCAL(e));
-        if (KEY(g)[0] == key[0] && key_len(KEY(g)) == klen && key_eq(KEY(g), key, klen)) {
+        /* the short key of an IPv4 pair has one length (the commonest
+         * case, without the call to key_len) */
+        if (KEY(g)[0] == key[0] &&
+            (key[0] == 'a' + K_SDP || key_len(KEY(g)) == klen) && key_eq(KEY(g), key, klen)) {
             *local = SLOT_LOCAL(e);
             return g;
         }
@@ -1625,7 +1628,10 @@ static int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *
         g = flush_find(r, si, po, fc, &local, &err);
         if (!g)
             return err;
-        if ((err = take_first(s, g, local, pr->ticks - fc->epoch, pr, pr->hp)))
+        /* (take_first has nothing to do for a src_dst_port event without
+         * a process: the commonest, so not even the call) */
+        if ((po->kind != K_SDP || pr->hasproc) &&
+            (err = take_first(s, g, local, pr->ticks - fc->epoch, pr, pr->hp)))
             return err;
     }
     if (g->n >= r->max_events_group ||

@@ -275,12 +275,14 @@ typedef struct cidr_words {
  * covers whole (a bit each, 8 KiB), and the indexes into w of the other
  * entries by family, so that an IPv4 address costs one bit test and a
  * scan of the longer IPv4 prefixes only (the default internal list has
- * one: 255.255.255.255/32). Rebuilt whenever entries are dropped. */
+ * one: 255.255.255.255/32), and that scan only when its /16 holds one
+ * (part16, the same 8 KiB layout). Rebuilt whenever entries are dropped. */
 struct bw_cidr_list {
     bw_cidr *v;
     cidr_words *w;
     size_t n, cap;
     uint64_t map16[65536 / 64];
+    uint64_t part16[65536 / 64];
     uint32_t *rest4, *rest6; /* indexes into w */
     size_t nrest4, nrest6;
 };
@@ -313,6 +315,8 @@ static void index_entry(bw_cidr_list *l, size_t i)
         for (unsigned b = first; b < first + count; b++)
             l->map16[b / 64] |= 1ULL << (b % 64);
     } else if (c->net.family == 4) {
+        unsigned b = (unsigned)c->net.a[12] << 8 | c->net.a[13];
+        l->part16[b / 64] |= 1ULL << (b % 64);
         l->rest4[l->nrest4++] = (uint32_t)i;
     } else {
         l->rest6[l->nrest6++] = (uint32_t)i;
@@ -322,6 +326,7 @@ static void index_entry(bw_cidr_list *l, size_t i)
 static void reindex(bw_cidr_list *l)
 {
     memset(l->map16, 0, sizeof l->map16);
+    memset(l->part16, 0, sizeof l->part16);
     l->nrest4 = l->nrest6 = 0;
     for (size_t i = 0; i < l->n; i++)
         index_entry(l, i);
@@ -463,6 +468,8 @@ int bw_cidr_list_contains(const bw_cidr_list *l, const bw_ip *ip)
         unsigned b = (unsigned)ip->a[12] << 8 | ip->a[13];
         if (l->map16[b / 64] >> (b % 64) & 1)
             return 1;
+        if (!(l->part16[b / 64] >> (b % 64) & 1))
+            return 0;
         rest = l->rest4;
         nrest = l->nrest4;
     }
