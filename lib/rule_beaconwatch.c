@@ -1791,8 +1791,13 @@ static int add(void *st, const bw_record *rec)
     pr->sb = sb;
     pr->db = db;
     pr->dport = dport;
-    pr->src = rec->src_ip;
-    pr->dst = rec->dst_ip;
+    /* the addresses are read only by take_first for a host_process or
+     * src_domain group, or a src_dst_port one from a record with a
+     * process: not copied for the commonest record */
+    if (pr->hasproc || (rec->dst_domain.n && (r->groupings & (1 << K_SD)))) {
+        pr->src = rec->src_ip;
+        pr->dst = rec->dst_ip;
+    }
     static const int order[3] = {K_HP, K_SDP, K_SD}; /* the stored groupings */
     for (int oi = 0; oi < 3; oi++) {
         int kind = order[oi];
