@@ -2743,6 +2743,9 @@ typedef struct pop_part {
     const dset *ds; /* addresses, domains: the results' destinations */
     int s0, s1;
     ipset all;
+    /* IPv4 sources already in `all`, direct-mapped by address (bit 32:
+     * set), so that a source seen again skips the set's hash and compare */
+    uint64_t seen4[1024];
     pair *pr;
     size_t np, cappr;
     int err;
@@ -2765,8 +2768,20 @@ static void *pop_walk(void *arg)
             size_t sl = src[0] == 4 ? 5 : 17;
             const char *dst = src + sl;
             size_t dl = kind == K_SDP ? (dst[0] == 4 ? 5 : 17) : (size_t)(unsigned char)dst[0] + 1;
-            if (kind == K_SDP && (pp->err = ipset_add(r, &pp->all, src)))
-                return NULL;
+            if (kind == K_SDP) {
+                uint32_t a4 = 0;
+                uint64_t *seen = NULL;
+                if (sl == 5) {
+                    memcpy(&a4, src + 1, 4);
+                    seen = &pp->seen4[(a4 * 2654435761u) >> 22];
+                }
+                if (!seen || *seen != ((uint64_t)1 << 32 | a4)) {
+                    if ((pp->err = ipset_add(r, &pp->all, src)))
+                        return NULL;
+                    if (seen)
+                        *seen = (uint64_t)1 << 32 | a4;
+                }
+            }
             uint32_t c = dset_find(r, &pp->ds[kind == K_SD], dst, dl);
             if (!c)
                 continue;
