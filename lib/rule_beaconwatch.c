@@ -470,8 +470,13 @@ typedef struct bwrule {
         uint32_t hp; /* its host_process group, REF + 1, set by flush */
         uint16_t sb, db, dport;
         uint8_t hasproc; /* it has a host and a process */
-        bw_ip src, dst;
     } *prec;
+    /* a record's addresses, apart (24 bytes a record instead of 56 while
+     * flush reads the queue in shard order) and only where take_first
+     * will read them */
+    struct pend_ips {
+        bw_ip src, dst;
+    } *pips;
     struct pend_op {
         uint64_t hv;
         uint32_t koff, rec;
@@ -664,10 +669,12 @@ static void core_release(core *c)
 static void pend_free(bwrule *r)
 {
     free(r->prec);
+    free(r->pips);
     free(r->pop);
     free(r->porder);
     free(r->pkeys);
     r->prec = NULL;
+    r->pips = NULL;
     r->pop = NULL;
     r->porder = NULL;
     r->pkeys = NULL;
@@ -1518,7 +1525,7 @@ static int log_put(shard *s, evlog *l, int64_t ticks, uint64_t low, unsigned lon
  * process is kept, that of its earliest event that has one: the group
  * has first words only once such an event comes. */
 static int take_first(shard *s, group *g, uint32_t local, int64_t off,
-                      const struct pend_rec *pr, uint32_t hp)
+                      const struct pend_rec *pr, const struct pend_ips *ip, uint32_t hp)
 {
     int sdp = kind_of(s, g) == K_SDP, err = 0;
     if (sdp && !pr->hasproc)
@@ -1534,11 +1541,11 @@ static int take_first(shard *s, group *g, uint32_t local, int64_t off,
             if (sdp)
                 return 0;
             bw_ip gd = gdst(s, g);
-            if (memcmp(pr->dst.a, gd.a, 16) >= 0)
+            if (memcmp(ip->dst.a, gd.a, 16) >= 0)
                 return 0;
         }
     }
-    err = set_ips(s, g, &pr->src, &pr->dst, pr->dport);
+    err = set_ips(s, g, &ip->src, &ip->dst, pr->dport);
     f[0] = o;
     f[1] = hp;
     return err;
@@ -1615,7 +1622,8 @@ static int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *
         if (!g)
             return err;
         pr->hp = REF(si, local) + 1;
-        if ((err = take_first(s, g, local, pr->ticks - fc->epoch, pr, 0)) || step == 0)
+        if ((err = take_first(s, g, local, pr->ticks - fc->epoch, pr, &r->pips[po->rec], 0)) ||
+            step == 0)
             return err;
     } else if (step == 0) {
         return 0;
@@ -1631,7 +1639,7 @@ static int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *
         /* (take_first has nothing to do for a src_dst_port event without
          * a process: the commonest, so not even the call) */
         if ((po->kind != K_SDP || pr->hasproc) &&
-            (err = take_first(s, g, local, pr->ticks - fc->epoch, pr, pr->hp)))
+            (err = take_first(s, g, local, pr->ticks - fc->epoch, pr, &r->pips[po->rec], pr->hp)))
             return err;
     }
     if (g->n >= r->max_events_group ||
@@ -1772,10 +1780,11 @@ static int add(void *st, const bw_record *rec)
         atomic_compare_exchange_strong(&r->co->epoch, &ep, ticks - HALF_RANGE);
     if (!r->prec) {
         r->prec = malloc(PEND_RECS * sizeof *r->prec);
+        r->pips = malloc(PEND_RECS * sizeof *r->pips);
         r->pop = malloc(PEND_RECS * 3 * sizeof *r->pop);
         r->porder = malloc(PEND_RECS * 3 * sizeof *r->porder);
         r->pkeys = malloc(PEND_KEYS);
-        if (!r->prec || !r->pop || !r->porder || !r->pkeys) {
+        if (!r->prec || !r->pips || !r->pop || !r->porder || !r->pkeys) {
             pend_free(r);
             return BW_ERR_NOMEM;
         }
@@ -1795,8 +1804,8 @@ static int add(void *st, const bw_record *rec)
      * src_domain group, or a src_dst_port one from a record with a
      * process: not copied for the commonest record */
     if (pr->hasproc || (rec->dst_domain.n && (r->groupings & (1 << K_SD)))) {
-        pr->src = rec->src_ip;
-        pr->dst = rec->dst_ip;
+        r->pips[r->nprec].src = rec->src_ip;
+        r->pips[r->nprec].dst = rec->dst_ip;
     }
     static const int order[3] = {K_HP, K_SDP, K_SD}; /* the stored groupings */
     for (int oi = 0; oi < 3; oi++) {
