@@ -1115,8 +1115,10 @@ static uint32_t *gfirst(const group *g)
 }
 
 /* Words of g's record: the step to the next record in the arena. */
-static uint32_t rec_words(const group *g)
+static inline uint32_t rec_words(const group *g)
 {
+    if (KEY(g)[0] == 'a' + K_SDP) /* the commonest: no call to key_len */
+        return (uint32_t)rec_words_of(K_SDP, SDP4_LEN, KEY(g)[SDP4_LEN]);
     size_t kl = key_len(KEY(g));
     int kind = kind_of(NULL, g);
     return (uint32_t)rec_words_of(kind, kl, kind != K_SDP || KEY(g)[kl]);
