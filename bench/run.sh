@@ -40,11 +40,19 @@ now() { date +%s.%N; }
 
 # measure NAME CMD...: runs CMD $RUNS times with stdout to $tmp/out; sets
 # BEST (seconds, the fastest run), RSS (KiB, the largest), OK (0/1) and RC
-# (the exit status of a failed run).
+# (the exit status of a failed run). When the array PAIR holds a command,
+# it is timed right before each run and PAIRS gets each run's time over
+# it: on a machine whose speed swings between minutes, a ratio of two
+# runs a second apart says more than a ratio of two bests.
 measure() {
-    BEST="" RSS=0 OK=1
-    local i t0 t1 dt r
+    BEST="" RSS=0 OK=1 PAIRS=""
+    local i t0 t1 dt r pt
     for ((i = 0; i < RUNS; i++)); do
+        pt=""
+        if [ "${#PAIR[@]}" -gt 0 ]; then
+            t0=$(now)
+            "${PAIR[@]}" >/dev/null 2>&1 && pt=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
+        fi
         t0=$(now)
         RC=0
         rss_cmd "$@" >"$tmp/out" 2>"$tmp/err" || RC=$?
@@ -57,11 +65,21 @@ measure() {
         if [ -z "$BEST" ] || awk -v a="$dt" -v b="$BEST" 'BEGIN{exit !(a < b)}'; then
             BEST=$dt
         fi
+        [ -n "$pt" ] && PAIRS="$PAIRS $(awk -v a="$dt" -v b="$pt" 'BEGIN { print a / b }')"
         r=$(tail -1 "$tmp/rss" 2>/dev/null || echo 0)
         case $r in '' | *[!0-9]*) r=0 ;; esac
         if [ "$r" -gt "$RSS" ]; then RSS=$r; fi
     done
     return 0
+}
+PAIR=()
+
+# "; pairs 2.05-2.73, median 2.19" from PAIRS (nothing when empty)
+pairs_text() {
+    [ -n "$PAIRS" ] || return 0
+    echo "$PAIRS" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "; pairs %.2f-%.2f, median %.2f", v[1], v[NR], m }'
 }
 
 # --- the workload, generated once per (format, size, seed, hosts)
@@ -149,10 +167,14 @@ for pair in "zeek:$zeek" "ecs:$ecs"; do
             extra=()
             [ "$rule" = elastic ] && [ "$f" = zeek ] && extra=(--group-by src_dst_port)
             [ "$rule" = sentinel ] && extra=(--start 2026-01-01T00:00:00Z --end 2026-01-02T00:00:00Z)
+            PAIR=()
+            [ -n "$count_t" ] && PAIR=("$BW" records --count "$file")
             measure "$BW" detect --quiet --rule "$rule" "${extra[@]}" --output ndjson "$file"
+            PAIR=()
             if [ "$OK" = 1 ]; then
                 ratio=$(awk -v a="$BEST" -v b="${count_t:-0}" \
                     'BEGIN { if (b > 0) printf "%.2fx count", a / b; else print "-" }')
+                ratio="$ratio$(pairs_text)"
                 row "$f" "detect --rule $rule" "$size" "$RECORDS" "$BEST" "$RSS" "$ratio"
             else
                 na "$f" "detect --rule $rule" "n/a ($RC): $(errline)"
@@ -162,4 +184,5 @@ for pair in "zeek:$zeek" "ecs:$ecs"; do
 done
 echo
 echo "ratio: wall time over the 'wc -l' time of the same file (the I/O floor);"
-echo "detect rows: over the 'records --count' time. Data: $DATA (delete to regenerate)."
+echo "detect rows: best over the best 'records --count' time, then each run over a"
+echo "count run just before it (pairs). Data: $DATA (delete to regenerate)."
