@@ -1078,11 +1078,9 @@ static int kind_of(const shard *s, const group *g)
 
 /* Keys are self-delimiting (see put_ip, put_name), so records need not
  * store their length. */
-static size_t key_len(const char *k)
+static size_t key_len_long(const char *k)
 {
     size_t n = 1;
-    if (k[0] == 'a' + K_SDP)
-        return SDP4_LEN;
     switch (k[0] - 'A') {
     case K_SDP:
         n += k[n] == 4 ? 5 : 17;
@@ -1095,6 +1093,13 @@ static size_t key_len(const char *k)
         n += k[n] == 4 ? 5 : 17;
         return n + 1 + (size_t)(unsigned char)k[n];
     }
+}
+
+/* The short key of an IPv4 pair (the commonest) without a call: lookups
+ * and every walk over an arena ask for it. */
+static inline size_t key_len(const char *k)
+{
+    return k[0] == 'a' + K_SDP ? SDP4_LEN : key_len_long(k);
 }
 
 /* Words of a record of this kind and key length, with or without the
@@ -1117,8 +1122,6 @@ static uint32_t *gfirst(const group *g)
 /* Words of g's record: the step to the next record in the arena. */
 static inline uint32_t rec_words(const group *g)
 {
-    if (KEY(g)[0] == 'a' + K_SDP) /* the commonest: no call to key_len */
-        return (uint32_t)rec_words_of(K_SDP, SDP4_LEN, KEY(g)[SDP4_LEN]);
     size_t kl = key_len(KEY(g));
     int kind = kind_of(NULL, g);
     return (uint32_t)rec_words_of(kind, kl, kind != K_SDP || KEY(g)[kl]);
@@ -1243,10 +1246,7 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
         if ((e & ~(LOCAL_MAX - 1)) != tag)
             continue;
         group *g = GRP(s, SLOT_LOCAL(e));
-        /* the short key of an IPv4 pair has one length (the commonest
-         * case, without the call to key_len) */
-        if (KEY(g)[0] == key[0] &&
-            (key[0] == 'a' + K_SDP || key_len(KEY(g)) == klen) && key_eq(KEY(g), key, klen)) {
+        if (KEY(g)[0] == key[0] && key_len(KEY(g)) == klen && key_eq(KEY(g), key, klen)) {
             *local = SLOT_LOCAL(e);
             return g;
         }
