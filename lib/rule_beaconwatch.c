@@ -1231,9 +1231,14 @@ static int table_grow(const bwrule *r, shard *s)
  * is the count checked against max_groups (merge passes its own). The
  * returned pointer is valid until the next call on the same shard; *local
  * is the group's local id. */
-static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key,
-                         size_t klen, int first, size_t *ngroups, size_t max_groups,
-                         unsigned long long *capped, uint32_t *local, int *err)
+static group *new_group(shard *s, size_t h, uint32_t tag, const char *key, size_t klen,
+                        int first, size_t *ngroups, size_t max_groups,
+                        unsigned long long *capped, uint32_t *local, int *err);
+
+static inline __attribute__((always_inline)) group *
+find_group(const bwrule *r, shard *s, uint64_t hv, const char *key, size_t klen, int first,
+           size_t *ngroups, size_t max_groups, unsigned long long *capped, uint32_t *local,
+           int *err)
 {
     if ((s->n + 1) * 8 > s->tcap * 7 && table_grow(r, s)) {
         *err = BW_ERR_NOMEM;
@@ -1251,6 +1256,15 @@ static group *find_group(const bwrule *r, shard *s, uint64_t hv, const char *key
             return g;
         }
     }
+    return new_group(s, h, tag, key, klen, first, ngroups, max_groups, capped, local, err);
+}
+
+/* find_group's new group of key at empty slot h. */
+static __attribute__((noinline)) group *
+new_group(shard *s, size_t h, uint32_t tag, const char *key, size_t klen, int first,
+          size_t *ngroups, size_t max_groups, unsigned long long *capped, uint32_t *local,
+          int *err)
+{
     int kind = key_kind(key);
     first = first || kind != K_SDP;
     size_t words = rec_words_of(kind, klen, first);
@@ -1590,7 +1604,7 @@ typedef struct flush_ctx {
  * reserves a group per op from the shared count, and gives it back when
  * the op's group existed, so that instances adding at once never pass the
  * cap together. */
-static group *flush_find(bwrule *r, int si, const struct pend_op *po, flush_ctx *fc,
+static inline __attribute__((always_inline)) group *flush_find(bwrule *r, int si, const struct pend_op *po, flush_ctx *fc,
                          uint32_t *local, int *err)
 {
     shard *s = &r->sh[si];
@@ -1612,7 +1626,7 @@ static group *flush_find(bwrule *r, int si, const struct pend_op *po, flush_ctx 
 /* One queued op of shard si (locked by the caller). step 0: a host_process
  * op's group only (found or created, first event); step 1: the op's event
  * (a host_process op's group found in step 0); step 2: both. */
-static int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *fc)
+static inline __attribute__((always_inline)) int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *fc)
 {
     shard *s = &r->sh[si];
     struct pend_rec *pr = &r->prec[po->rec];
