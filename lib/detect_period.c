@@ -245,8 +245,11 @@ static double jitter_cost(double j, double sd)
  * at least 0.01 / dmax, and about 3 / w, so sixteen of them stay far
  * inside the range of a double. The normal density is left out where it
  * cannot change a sum that already holds the floor (below 2^-60 of it):
- * far from 3 sleeps, most gaps of a narrow band. */
-#define MIX_MAX 8    /* missed shares per call */
+ * far from 3 sleeps, most gaps of a narrow band. A block's per-gap terms
+ * are computed first (the exp calls), then multiplied in: a call in the
+ * multiplying loop made every vector register be saved and reloaded
+ * around it for each gap (a quarter of the fit). */
+#define MIX_MAX 6    /* missed shares per call */
 #define MIX_BLOCK 16
 typedef double mix_v2 __attribute__((vector_size(16))); /* two shares at once */
 static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
@@ -257,9 +260,8 @@ static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
     double sq = sqrt(2 * 3.141592653589793 * v3), ww = w * w, c3max = 0;
     /* the per-gap terms' factors that do not vary, in lanes of two shares
      * (those past nm computed but unused) */
-    _Static_assert(MIX_MAX == 8, "mix_ll: four lanes of two");
+    _Static_assert(MIX_MAX == 6, "mix_ll: three lanes of two");
     mix_v2 c1[MIX_MAX / 2], c2[MIX_MAX / 2], c3[MIX_MAX / 2];
-    mix_v2 p0 = {1, 1}, p1 = p0, p2 = p0, p3 = p0;
     for (size_t k = 0; k < MIX_MAX; k++) {
         double m = k < nm ? ms[k] : 0;
         c1[k / 2][k % 2] = (1 - m) / w;
@@ -271,27 +273,30 @@ static void mix_ll(const double *g, size_t n, size_t stride, double a, double b,
         ll[k] = 0;
     /* exp(-x) * c3max / sq < floor_d * 2^-60 for every x above xmax */
     double xmax = c3max > 0 ? log(c3max / (sq * floor_d)) + 60 * 0.6931471805599453 : -1;
-    int inprod = 0;
-    for (size_t i = 0; i < n; i += stride) {
-        double d = g[i];
-        double one = d >= a && d <= b ? 1 : 0, tri = 0, ex = 0;
-        if (d >= 2 * a && d <= 2 * b)
-            tri = (d <= a + b ? d - 2 * a : 2 * b - d) / ww;
-        double x = (d - m3) * (d - m3) / (2 * v3);
-        if (x < xmax)
-            ex = exp(-x) / sq;
-        /* four accumulators of their own, so that they stay in registers */
-        p0 *= floor_d + one * c1[0] + c2[0] * tri + c3[0] * ex;
-        p1 *= floor_d + one * c1[1] + c2[1] * tri + c3[1] * ex;
-        p2 *= floor_d + one * c1[2] + c2[2] * tri + c3[2] * ex;
-        p3 *= floor_d + one * c1[3] + c2[3] * tri + c3[3] * ex;
-        if (++inprod == MIX_BLOCK || i + stride >= n) {
-            mix_v2 prod[MIX_MAX / 2] = {p0, p1, p2, p3};
-            for (size_t k = 0; k < nm; k++)
-                ll[k] += log(prod[k / 2][k % 2]);
-            p0 = p1 = p2 = p3 = (mix_v2){1, 1};
-            inprod = 0;
+    for (size_t i = 0; i < n;) {
+        double one[MIX_BLOCK], tri[MIX_BLOCK], ex[MIX_BLOCK];
+        int nb = 0;
+        for (; i < n && nb < MIX_BLOCK; i += stride, nb++) {
+            double d = g[i];
+            one[nb] = d >= a && d <= b ? 1 : 0;
+            tri[nb] = 0;
+            ex[nb] = 0;
+            if (d >= 2 * a && d <= 2 * b)
+                tri[nb] = (d <= a + b ? d - 2 * a : 2 * b - d) / ww;
+            double x = (d - m3) * (d - m3) / (2 * v3);
+            if (x < xmax)
+                ex[nb] = exp(-x) / sq;
         }
+        /* an accumulator per lane, so that they stay in registers */
+        mix_v2 p0 = {1, 1}, p1 = p0, p2 = p0;
+        for (int k = 0; k < nb; k++) {
+            p0 *= floor_d + one[k] * c1[0] + c2[0] * tri[k] + c3[0] * ex[k];
+            p1 *= floor_d + one[k] * c1[1] + c2[1] * tri[k] + c3[1] * ex[k];
+            p2 *= floor_d + one[k] * c1[2] + c2[2] * tri[k] + c3[2] * ex[k];
+        }
+        mix_v2 prod[MIX_MAX / 2] = {p0, p1, p2};
+        for (size_t k = 0; k < nm; k++)
+            ll[k] += log(prod[k / 2][k % 2]);
     }
 }
 
