@@ -484,7 +484,7 @@ typedef struct bwrule {
         uint16_t klen;
         uint8_t kind;
     } *pop;
-    uint32_t *porder; /* ops by shard */
+    struct pend_op *psort; /* the ops again, by shard (flush walks them in order) */
     uint32_t nprec, npop, nhp;
     size_t pkeys_n;
     char *pkeys;
@@ -671,12 +671,12 @@ static void pend_free(bwrule *r)
     free(r->prec);
     free(r->pips);
     free(r->pop);
-    free(r->porder);
+    free(r->psort);
     free(r->pkeys);
     r->prec = NULL;
     r->pips = NULL;
     r->pop = NULL;
-    r->porder = NULL;
+    r->psort = NULL;
     r->pkeys = NULL;
     r->nprec = r->npop = r->nhp = 0;
     r->pkeys_n = 0;
@@ -1569,7 +1569,8 @@ static int take_first(shard *s, group *g, uint32_t local, int64_t off,
 
 /* Prefetches what looking up op po in shard s will load: its table slot
  * (record 0) or, once the slot has arrived, the record its tag points at
- * (record 1). flush() does each for all of a shard's ops in turn before
+ * (record 1; both its cache lines when it straddles two: records are
+ * word-aligned). flush() does each for all of a shard's ops in turn before
  * the lookups, so that their cache misses overlap (a few dozen at a time,
  * where a rolling distance of 8 / 4 ops left the first of every shard
  * waiting: 1-2 % of a Zeek run). */
@@ -1585,7 +1586,9 @@ static void lookup_prefetch(const shard *s, const struct pend_op *po, int record
     uint32_t tag = TAG(po->hv);
     for (; s->table[h]; h = (h + 1) & (s->tcap - 1)) {
         if ((s->table[h] & ~(LOCAL_MAX - 1)) == tag) {
-            __builtin_prefetch(GRP(s, SLOT_LOCAL(s->table[h])));
+            const char *g = (const char *)GRP(s, SLOT_LOCAL(s->table[h]));
+            __builtin_prefetch(g);
+            __builtin_prefetch(g + 15);
             return;
         }
     }
@@ -1680,7 +1683,10 @@ static inline __attribute__((always_inline)) int flush_op(bwrule *r, int si, str
 /* Looks up the groups of the queued records and appends their events, one
  * shard at a time under its lock (in an order of this instance's own, a
  * busy shard left for after the others), with the shard's lookups'
- * memory prefetched (lookup_prefetch): first the host_process groups (a record's other groups keep
+ * memory prefetched (lookup_prefetch, and the op's record and key in the
+ * queue; the ops are copied into shard order first, so that the passes
+ * over a shard's ops read them in a stream): first the host_process
+ * groups (a record's other groups keep
  * a reference to it), then every event in record order, so that each log
  * stays in its input's order. Each op can add at most one group and one
  * event, so a flush first reserves as many of both from the shared counts;
@@ -1723,7 +1729,7 @@ static int flush(bwrule *r)
     uint32_t fill[NSHARD];
     memcpy(fill, start, sizeof fill);
     for (uint32_t i = 0; i < r->npop; i++)
-        r->porder[fill[r->pop[i].hv >> (64 - SHARD_BITS)]++] = i;
+        r->psort[fill[r->pop[i].hv >> (64 - SHARD_BITS)]++] = r->pop[i];
     for (int step = r->nhp ? 0 : 1; step < 2 && !err; step++) {
         int later[NSHARD], nlater = 0;
         for (int ki = 0; ki < NSHARD + nlater && !err; ki++) {
@@ -1741,12 +1747,15 @@ static int flush(bwrule *r)
             } else {
                 pthread_mutex_lock(&s->mu);
             }
+            for (uint32_t k = b; k < e; k++) {
+                lookup_prefetch(s, &r->psort[k], 0);
+                __builtin_prefetch(&r->prec[r->psort[k].rec]);
+                __builtin_prefetch(r->pkeys + r->psort[k].koff);
+            }
             for (uint32_t k = b; k < e; k++)
-                lookup_prefetch(s, &r->pop[r->porder[k]], 0);
-            for (uint32_t k = b; k < e; k++)
-                lookup_prefetch(s, &r->pop[r->porder[k]], 1);
+                lookup_prefetch(s, &r->psort[k], 1);
             for (uint32_t k = b; k < e && !err; k++)
-                err = flush_op(r, si, &r->pop[r->porder[k]], step, &fc);
+                err = flush_op(r, si, &r->psort[k], step, &fc);
             pthread_mutex_unlock(&s->mu);
         }
     }
@@ -1796,9 +1805,9 @@ static int add(void *st, const bw_record *rec)
         r->prec = malloc(PEND_RECS * sizeof *r->prec);
         r->pips = malloc(PEND_RECS * sizeof *r->pips);
         r->pop = malloc(PEND_RECS * 3 * sizeof *r->pop);
-        r->porder = malloc(PEND_RECS * 3 * sizeof *r->porder);
+        r->psort = malloc(PEND_RECS * 3 * sizeof *r->psort);
         r->pkeys = malloc(PEND_KEYS);
-        if (!r->prec || !r->pips || !r->pop || !r->porder || !r->pkeys) {
+        if (!r->prec || !r->pips || !r->pop || !r->psort || !r->pkeys) {
             pend_free(r);
             return BW_ERR_NOMEM;
         }
