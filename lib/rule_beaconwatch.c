@@ -1484,9 +1484,15 @@ static evblock *block_new(uint32_t cap, int64_t base)
     return b;
 }
 
+static int log_put_slow(shard *s, evlog *l, int64_t ticks, uint64_t low,
+                        unsigned long long *ooo);
+
 /* Appends an event (ticks, and low = EV_LOW(...)) to log l of shard s;
- * counts it in *ooo when it goes to the wide log. */
-static int log_put(shard *s, evlog *l, int64_t ticks, uint64_t low, unsigned long long *ooo)
+ * counts it in *ooo when it goes to the wide log. The commonest case, an
+ * event that fits the current block, inline; a new block or the wide log
+ * in log_put_slow. */
+static inline int log_put(shard *s, evlog *l, int64_t ticks, uint64_t low,
+                          unsigned long long *ooo)
 {
     evblock *b = l->tail;
     if (b && ticks >= b->base && ticks - b->base < DT_RANGE && b->n < b->cap) {
@@ -1494,6 +1500,13 @@ static int log_put(shard *s, evlog *l, int64_t ticks, uint64_t low, unsigned lon
         s->nev++;
         return 0;
     }
+    return log_put_slow(s, l, ticks, low, ooo);
+}
+
+static __attribute__((noinline)) int log_put_slow(shard *s, evlog *l, int64_t ticks,
+                                                  uint64_t low, unsigned long long *ooo)
+{
+    evblock *b = l->tail;
     if (b && ticks < b->base) { /* out of order: the wide log */
         evblock *w = l->wtail;
         if (!w || w->n + 2 > w->cap) {
