@@ -1842,6 +1842,30 @@ static int add(void *st, const bw_record *rec)
     if (pr->hasproc || (rec->dst_domain.n && (r->groupings & (1 << K_SD)))) {
         r->pips[r->nprec].src = rec->src_ip;
         r->pips[r->nprec].dst = rec->dst_ip;
+    } else if ((r->groupings & (1 << K_SDP)) && rec->src_ip.family == 4 &&
+               rec->dst_ip.family == 4) {
+        /* the commonest record (no process, no domain: a Zeek or firewall
+         * log): its one key, the short form, without the loop below */
+        uint32_t s4, d4;
+        memcpy(&s4, rec->src_ip.a + 12, 4);
+        memcpy(&d4, rec->dst_ip.a + 12, 4);
+        uint32_t ko = (uint32_t)r->pkeys_n;
+        char *key = r->pkeys + ko;
+        key[0] = (char)('a' + K_SDP);
+        memcpy(key + 1, &s4, 4);
+        memcpy(key + 5, &d4, 4);
+        key[9] = (char)(dport >> 8);
+        key[10] = (char)(dport & 0xff);
+        struct pend_op *po = &r->pop[r->npop++];
+        po->hv = sdp4_hash(r, s4, d4, dport);
+        po->koff = ko;
+        po->klen = SDP4_LEN;
+        po->kind = K_SDP;
+        po->rec = r->nprec;
+        r->pkeys_n = ko + SDP4_LEN;
+        if (++r->nprec == PEND_RECS || r->pkeys_n + 3 * MAX_KEY > PEND_KEYS)
+            return flush(r);
+        return 0;
     }
     static const int order[3] = {K_HP, K_SDP, K_SD}; /* the stored groupings */
     for (int oi = 0; oi < 3; oi++) {
