@@ -3092,6 +3092,8 @@ static void *fin_worker(void *arg)
                     nb = b->next;
                     for (uint32_t k = 0; k < b->n; k += wide ? 2 : 1) {
                         uint64_t e = b->e[k + wide];
+                        if (k + 16 < b->n) /* off[] is a cache miss per event */
+                            __builtin_prefetch(&off[EV_GID(b->e[k + 16 + wide])]);
                         uint32_t *at = &off[EV_GID(e)];
                         if (*at == UINT32_MAX)
                             continue;
