@@ -1620,8 +1620,8 @@ typedef struct flush_ctx {
  * reserves a group per op from the shared count, and gives it back when
  * the op's group existed, so that instances adding at once never pass the
  * cap together. */
-static inline __attribute__((always_inline)) group *flush_find(bwrule *r, int si, const struct pend_op *po, flush_ctx *fc,
-                         uint32_t *local, int *err)
+static inline __attribute__((always_inline)) group *
+flush_find(bwrule *r, int si, const struct pend_op *po, flush_ctx *fc, uint32_t *local, int *err)
 {
     shard *s = &r->sh[si];
     int first = r->prec[po->rec].hasproc; /* src_dst_port: first words from the start */
@@ -1642,7 +1642,8 @@ static inline __attribute__((always_inline)) group *flush_find(bwrule *r, int si
 /* One queued op of shard si (locked by the caller). step 0: a host_process
  * op's group only (found or created, first event); step 1: the op's event
  * (a host_process op's group found in step 0); step 2: both. */
-static inline __attribute__((always_inline)) int flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *fc)
+static inline __attribute__((always_inline)) int
+flush_op(bwrule *r, int si, struct pend_op *po, int step, flush_ctx *fc)
 {
     shard *s = &r->sh[si];
     struct pend_rec *pr = &r->prec[po->rec];
@@ -1699,8 +1700,8 @@ static inline __attribute__((always_inline)) int flush_op(bwrule *r, int si, str
  * memory prefetched (lookup_prefetch, and the op's record and key in the
  * queue; the ops are copied into shard order first, so that the passes
  * over a shard's ops read them in a stream): first the host_process
- * groups (a record's other groups keep
- * a reference to it), then every event in record order, so that each log
+ * groups (a record's other groups keep a reference to it), then every
+ * event in record order, so that each log
  * stays in its input's order. Each op can add at most one group and one
  * event, so a flush first reserves as many of both from the shared counts;
  * when a cap might be reached, the ops run in record order instead, one
@@ -1849,20 +1850,14 @@ static int add(void *st, const bw_record *rec)
         uint32_t s4, d4;
         memcpy(&s4, rec->src_ip.a + 12, 4);
         memcpy(&d4, rec->dst_ip.a + 12, 4);
-        uint32_t ko = (uint32_t)r->pkeys_n;
-        char *key = r->pkeys + ko;
-        key[0] = (char)('a' + K_SDP);
-        memcpy(key + 1, &s4, 4);
-        memcpy(key + 5, &d4, 4);
-        key[9] = (char)(dport >> 8);
-        key[10] = (char)(dport & 0xff);
+        size_t n = put_sdp(r->pkeys + r->pkeys_n, &rec->src_ip, &rec->dst_ip, dport);
         struct pend_op *po = &r->pop[r->npop++];
         po->hv = sdp4_hash(r, s4, d4, dport);
-        po->koff = ko;
-        po->klen = SDP4_LEN;
+        po->koff = (uint32_t)r->pkeys_n;
+        po->klen = (uint16_t)n;
         po->kind = K_SDP;
         po->rec = r->nprec;
-        r->pkeys_n = ko + SDP4_LEN;
+        r->pkeys_n += n;
         if (++r->nprec == PEND_RECS || r->pkeys_n + 3 * MAX_KEY > PEND_KEYS)
             return flush(r);
         return 0;
