@@ -21,6 +21,8 @@
 #include "detect_period.h"
 #include "rule_impl.h"
 #include "rule_lists.h"
+#include "util_hex.h"
+#include "util_sbuf.h"
 
 #define TICK_US 4000LL           /* event time unit: 4 ms */
 #define HALF_RANGE 2147483648LL  /* a group's first-event time: u32 ticks, +-99 days */
@@ -2268,10 +2270,11 @@ static void sb_str(sbuf *b, const char *s, size_t n)
 
 static void sb_num(sbuf *b, double v)
 {
+    char t[BW_G6_LEN];
     if (!isfinite(v))
         sb_cat(b, "null");
     else
-        sb_printf(b, "%.6g", v);
+        sb_put(b, t, bw_fmt_g6(v, t));
 }
 
 typedef struct result {
@@ -2495,8 +2498,7 @@ static int report(bwrule *r, const result *res, const uint32_t *dpm, int64_t w0,
     sha256_update(&h, ckl, (const uint8_t *)ck);
     sha256_update(&h, strlen(ts), (const uint8_t *)ts);
     sha256_digest(&h, sizeof d, d);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
-        snprintf(id + 2 * i, 3, "%02x", d[i]);
+    bw_hex_encode(d, SHA256_DIGEST_SIZE, id);
 
     /* explanation */
     exp->n = 0;

@@ -18,6 +18,7 @@
 
 #include "rule_impl.h"
 #include "rule_lists.h"
+#include "util_hex.h"
 
 #if defined(__clang__)
 /* The transform computes in Java doubles: no fused multiply-add. */
@@ -1684,8 +1685,7 @@ static void sha256_hex(const char *ts, const group *g, char out[65])
     sha256_update(&ctx, 1, (const uint8_t *)"");
     sha256_update(&ctx, g->proc_len, (const uint8_t *)g->proc);
     sha256_digest(&ctx, sizeof d, d);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    bw_hex_encode(d, SHA256_DIGEST_SIZE, out);
 }
 
 /* Reduces one group and reports it; 0, BW_ERR_NOMEM or the callback's

@@ -5,6 +5,7 @@
  * TimeGenerated, DstIpAddr, DstPortNumber), takes the next-row deltas and
  * reports one finding per alerting (hour, src, dst, port). */
 #include "rule_impl.h"
+#include "util_hex.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -875,8 +876,7 @@ static int report(sentinel *s, const alert *a, bw_finding_fn fn, void *ctx)
     sha256_init(&sha);
     sha256_update(&sha, (size_t)n, (const uint8_t *)key);
     sha256_digest(&sha, sizeof digest, digest);
-    for (size_t i = 0; i < sizeof digest; i++)
-        snprintf(id + 2 * i, 3, "%02x", digest[i]);
+    bw_hex_encode(digest, sizeof digest, id);
 
     n = snprintf(json, sizeof json,
                  "{\"TimeGenerated\":\"%s\",\"SrcIpAddr\":\"%s\",\"DstIpAddr\":\"%s\","
