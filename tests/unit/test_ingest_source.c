@@ -109,6 +109,43 @@ int main(void)
     CHECK(bw_ingest_diag(in, 4)->line == 5003);
     bw_ingest_free(in);
 
+    /* Lines of 100 KB, longer than the 64 KiB a cut looks ahead for a
+     * newline, every 2,000 rows: chunks of shrinking size across 2 and 4
+     * workers give the records and skips of one worker. */
+    {
+        FILE *src = fopen(path("a.log"), "r"), *dst = fopen(path("long.log"), "w");
+        char line[4096];
+        CHECK(src && dst);
+        for (long nr = 1; src && dst && fgets(line, sizeof line, src); nr++) {
+            if (nr % 2000 == 0) {
+                for (int k = 0; k < 100000; k++)
+                    putc('x', dst);
+                putc('\n', dst);
+            }
+            fputs(line, dst);
+        }
+        if (src)
+            fclose(src);
+        if (dst)
+            fclose(dst);
+    }
+    one[0] = path("long.log");
+    {
+        acc lseq, lpar;
+        bw_file_stats t1, tn;
+        CHECK(run(one, 1, 1, 0, &in, &lseq) == 19980 && lseq.sum_ts == seq.sum_ts);
+        bw_ingest_totals(in, &t1);
+        CHECK(t1.skipped[BW_SKIP_BAD_IP] == 20);
+        bw_ingest_free(in);
+        for (int nw = 2; nw <= 4; nw += 2) {
+            CHECK(run(one, 1, nw, 100000, &in, &lpar) == 19980 && lpar.sum_ts == seq.sum_ts);
+            bw_ingest_totals(in, &tn);
+            CHECK(memcmp(tn.skipped, t1.skipped, sizeof tn.skipped) == 0);
+            bw_ingest_free(in);
+        }
+    }
+    one[0] = path("a.log");
+
     /* gzip, zstd, multi-member gzip, truncated gzip */
     snprintf(cmd, sizeof cmd,
              "cd %s && gzip -kc a.log > a.log.gz && zstd -q -f a.log -o a.log.zst && "
