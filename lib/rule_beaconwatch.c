@@ -1335,7 +1335,7 @@ static size_t get_ip(const char *k, bw_ip *ip)
 /* A src_dst_port key: 'A' + K_SDP, both addresses (put_ip), the port
  * (big-endian); an IPv4 pair in short: 'a' + K_SDP, the two addresses'
  * 4 bytes each, the port (11 bytes, so that the record is 4 words). */
-static size_t put_sdp(char *k, const bw_ip *src, const bw_ip *dst, uint16_t dport)
+static inline size_t put_sdp(char *k, const bw_ip *src, const bw_ip *dst, uint16_t dport)
 {
     size_t n = 0;
     if (src->family == 4 && dst->family == 4) {
