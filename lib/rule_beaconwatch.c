@@ -1791,6 +1791,31 @@ static int64_t ticks_of(int64_t us)
     return us >= 0 ? us / TICK_US : -((-us + TICK_US - 1) / TICK_US);
 }
 
+/* Queues the lookup of the key of kind just written at pkeys + pkeys_n
+ * (n bytes) for record rec (the next queued one). The short key of an
+ * IPv4 pair is hashed from the addresses' values (sdp4_hash), not read
+ * back from the bytes just written. */
+static inline void queue_op(bwrule *r, const bw_record *rec, int kind, size_t n,
+                            uint16_t dport)
+{
+    const char *key = r->pkeys + r->pkeys_n;
+    struct pend_op *po = &r->pop[r->npop++];
+    if (key[0] == 'a' + K_SDP) {
+        uint32_t s4, d4;
+        memcpy(&s4, rec->src_ip.a + 12, 4);
+        memcpy(&d4, rec->dst_ip.a + 12, 4);
+        po->hv = sdp4_hash(r, s4, d4, dport);
+    } else {
+        po->hv = keyhash(r, key, n);
+    }
+    po->koff = (uint32_t)r->pkeys_n;
+    po->klen = (uint16_t)n;
+    po->kind = (uint8_t)kind;
+    po->rec = r->nprec;
+    r->nhp += kind == K_HP;
+    r->pkeys_n += n;
+}
+
 static int add(void *st, const bw_record *rec)
 {
     bwrule *r = st;
@@ -1842,64 +1867,40 @@ static int add(void *st, const bw_record *rec)
     /* the addresses are read only by take_first for a host_process or
      * src_domain group, or a src_dst_port one from a record with a
      * process: not copied for the commonest record */
-    if (pr->hasproc || (rec->dst_domain.n && (r->groupings & (1 << K_SD)))) {
+    int named = pr->hasproc || (rec->dst_domain.n && (r->groupings & (1 << K_SD)));
+    if (named) {
         r->pips[r->nprec].src = rec->src_ip;
         r->pips[r->nprec].dst = rec->dst_ip;
-    } else if ((r->groupings & (1 << K_SDP)) && rec->src_ip.family == 4 &&
-               rec->dst_ip.family == 4) {
-        /* the commonest record (no process, no domain: a Zeek or firewall
-         * log): its one key, the short form, without the loop below */
-        uint32_t s4, d4;
-        memcpy(&s4, rec->src_ip.a + 12, 4);
-        memcpy(&d4, rec->dst_ip.a + 12, 4);
-        size_t n = put_sdp(r->pkeys + r->pkeys_n, &rec->src_ip, &rec->dst_ip, dport);
-        struct pend_op *po = &r->pop[r->npop++];
-        po->hv = sdp4_hash(r, s4, d4, dport);
-        po->koff = (uint32_t)r->pkeys_n;
-        po->klen = (uint16_t)n;
-        po->kind = K_SDP;
-        po->rec = r->nprec;
-        r->pkeys_n += n;
-        if (++r->nprec == PEND_RECS || r->pkeys_n + 3 * MAX_KEY > PEND_KEYS)
-            return flush(r);
-        return 0;
     }
-    static const int order[3] = {K_HP, K_SDP, K_SD}; /* the stored groupings */
-    for (int oi = 0; oi < 3; oi++) {
-        int kind = order[oi];
-        if (!(r->groupings & (1 << kind)))
-            continue;
-        char *key = r->pkeys + r->pkeys_n;
-        size_t n = 1;
-        key[0] = (char)('A' + kind);
-        if (kind == K_SDP) { /* its own first byte: short or long form */
-            n = put_sdp(key, &rec->src_ip, &rec->dst_ip, dport);
-        } else if (kind == K_HP) {
-            if (!rec->host_name.n || !rec->process_name.n)
+    if (!named && (r->groupings & (1 << K_SDP))) {
+        /* the commonest record (no process, no domain: a Zeek or firewall
+         * log): its one key without the loop below */
+        size_t n = put_sdp(r->pkeys + r->pkeys_n, &rec->src_ip, &rec->dst_ip, dport);
+        queue_op(r, rec, K_SDP, n, dport);
+    } else {
+        static const int order[3] = {K_HP, K_SDP, K_SD}; /* the stored groupings */
+        for (int oi = 0; oi < 3; oi++) {
+            int kind = order[oi];
+            if (!(r->groupings & (1 << kind)))
                 continue;
-            n += put_name(key + n, rec->host_name, 0);
-            n += put_name(key + n, rec->process_name, 0);
-        } else {
-            if (!rec->dst_domain.n)
-                continue;
-            n += put_ip(key + n, &rec->src_ip);
-            n += put_name(key + n, rec->dst_domain, 1);
+            char *key = r->pkeys + r->pkeys_n;
+            size_t n = 1;
+            key[0] = (char)('A' + kind);
+            if (kind == K_SDP) { /* its own first byte: short or long form */
+                n = put_sdp(key, &rec->src_ip, &rec->dst_ip, dport);
+            } else if (kind == K_HP) {
+                if (!rec->host_name.n || !rec->process_name.n)
+                    continue;
+                n += put_name(key + n, rec->host_name, 0);
+                n += put_name(key + n, rec->process_name, 0);
+            } else {
+                if (!rec->dst_domain.n)
+                    continue;
+                n += put_ip(key + n, &rec->src_ip);
+                n += put_name(key + n, rec->dst_domain, 1);
+            }
+            queue_op(r, rec, kind, n, dport);
         }
-        struct pend_op *po = &r->pop[r->npop++];
-        if (key[0] == 'a' + K_SDP) {
-            uint32_t s4, d4;
-            memcpy(&s4, rec->src_ip.a + 12, 4);
-            memcpy(&d4, rec->dst_ip.a + 12, 4);
-            po->hv = sdp4_hash(r, s4, d4, dport);
-        } else {
-            po->hv = keyhash(r, key, n);
-        }
-        po->koff = (uint32_t)r->pkeys_n;
-        po->klen = (uint16_t)n;
-        po->kind = (uint8_t)kind;
-        po->rec = r->nprec;
-        r->nhp += kind == K_HP;
-        r->pkeys_n += n;
     }
     if (++r->nprec == PEND_RECS || r->pkeys_n + 3 * MAX_KEY > PEND_KEYS)
         return flush(r);
